@@ -1,0 +1,20 @@
+// Lint rules: typescript-eslint's strict, type-aware set. `any` is an error.
+// Plain JavaScript so that ESLint loads it without a TypeScript loader.
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'test/env/kubebuild/**', 'eslint.config.js'] },
+  eslint.configs.recommended,
+  tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-floating-promises': 'error',
+    },
+  },
+);

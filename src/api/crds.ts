@@ -1,0 +1,178 @@
+// Builds the CustomResourceDefinitions from the schemas in this folder. The
+// committed YAML under config/crd is this module's output; a test fails when
+// they differ.
+import { stringify } from 'yaml';
+import { group, version } from './common.ts';
+import type { OpenApiSchema, Schema, ValidationRule } from './schema.ts';
+import { mysqlClusterSpec, mysqlClusterStatus } from './mysqlcluster.ts';
+import { mysqlDatabaseRootValidations, mysqlDatabaseSpec, mysqlDatabaseStatus } from './mysqldatabase.ts';
+import { mysqlUserRootValidations, mysqlUserSpec, mysqlUserStatus } from './mysqluser.ts';
+
+interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'date' | 'boolean';
+  jsonPath: string;
+  description: string;
+  priority?: number;
+}
+
+interface KindDefinition {
+  kind: string;
+  plural: string;
+  shortNames: string[];
+  description: string;
+  spec: Schema<unknown>;
+  status: Schema<unknown>;
+  rootValidations: ValidationRule[];
+  columns: PrinterColumn[];
+}
+
+const readyColumn: PrinterColumn = {
+  name: 'Ready',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+  description: 'Whether the object matches its spec.',
+};
+const reasonColumn: PrinterColumn = {
+  name: 'Reason',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+  description: 'Why the object is, or is not, ready.',
+};
+const ageColumn: PrinterColumn = {
+  name: 'Age',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+  description: 'Time since creation.',
+};
+const clusterColumn: PrinterColumn = {
+  name: 'Cluster',
+  type: 'string',
+  jsonPath: '.spec.cluster.name',
+  description: 'The MySQLCluster.',
+};
+
+export const kinds: readonly KindDefinition[] = [
+  {
+    kind: 'MySQLCluster',
+    plural: 'mysqlclusters',
+    shortNames: ['mysqlcluster', 'myc'],
+    description:
+      'A MariaDB server set: one writer and readers run by the operator (managed), or an existing server (spec.external). MySQLDatabases and MySQLUsers attach to it.',
+    spec: mysqlClusterSpec,
+    status: mysqlClusterStatus,
+    rootValidations: [],
+    columns: [
+      { name: 'Mode', type: 'string', jsonPath: '.status.mode', description: 'Managed or External.' },
+      { name: 'Primary', type: 'string', jsonPath: '.status.currentPrimary', description: 'The current writer.' },
+      { name: 'Instances', type: 'integer', jsonPath: '.status.readyInstances', description: 'Ready instances.' },
+      { name: 'Version', type: 'string', jsonPath: '.status.serverVersion', description: 'Server version.', priority: 1 },
+      readyColumn,
+      reasonColumn,
+      ageColumn,
+    ],
+  },
+  {
+    kind: 'MySQLDatabase',
+    plural: 'mysqldatabases',
+    shortNames: ['mysqldb', 'mydb'],
+    description: 'A database on a MySQLCluster, created and kept by the operator without restarting anything.',
+    spec: mysqlDatabaseSpec,
+    status: mysqlDatabaseStatus,
+    rootValidations: mysqlDatabaseRootValidations,
+    columns: [
+      { name: 'Database', type: 'string', jsonPath: '.status.dbName', description: 'Name in MariaDB.' },
+      clusterColumn,
+      readyColumn,
+      reasonColumn,
+      ageColumn,
+    ],
+  },
+  {
+    kind: 'MySQLUser',
+    plural: 'mysqlusers',
+    shortNames: ['myuser'],
+    description: 'A MariaDB account with its privileges on a MySQLCluster, and a connection Secret for applications.',
+    spec: mysqlUserSpec,
+    status: mysqlUserStatus,
+    rootValidations: mysqlUserRootValidations,
+    columns: [
+      { name: 'Username', type: 'string', jsonPath: '.status.username', description: 'User name in MariaDB.' },
+      { name: 'Host', type: 'string', jsonPath: '.status.host', description: 'Host part of the account.', priority: 1 },
+      clusterColumn,
+      readyColumn,
+      reasonColumn,
+      ageColumn,
+    ],
+  },
+];
+
+function rootSchema(definition: KindDefinition): OpenApiSchema {
+  const root: OpenApiSchema = {
+    type: 'object',
+    description: definition.description,
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description: 'Versioned schema of this representation of an object (flightdeck.t7.io/v1).',
+      },
+      kind: { type: 'string', description: `Kind of the object (${definition.kind}).` },
+      // The API server forbids describing metadata beyond its type.
+      metadata: { type: 'object' },
+      spec: definition.spec.openapi,
+      status: definition.status.openapi,
+    },
+    required: ['spec'],
+  };
+  if (definition.rootValidations.length > 0) root['x-kubernetes-validations'] = definition.rootValidations;
+  return root;
+}
+
+export function customResourceDefinition(definition: KindDefinition): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${definition.plural}.${group}`,
+      labels: { 'app.kubernetes.io/part-of': 'flightdeck-operator' },
+    },
+    spec: {
+      group,
+      names: {
+        kind: definition.kind,
+        listKind: `${definition.kind}List`,
+        plural: definition.plural,
+        singular: definition.kind.toLowerCase(),
+        shortNames: definition.shortNames,
+        categories: ['flightdeck'],
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: rootSchema(definition) },
+          subresources: { status: {} },
+          additionalPrinterColumns: definition.columns,
+        },
+      ],
+    },
+  };
+}
+
+/** File name of each CRD under config/crd. */
+export function crdFileName(definition: KindDefinition): string {
+  return `${group}_${definition.plural}.yaml`;
+}
+
+const header = '# Generated from src/api by `./bin/flightdeck crds --write`. Do not edit.\n';
+
+export function crdYaml(definition: KindDefinition): string {
+  return header + stringify(customResourceDefinition(definition), { lineWidth: 0 });
+}
+
+/** All CRDs as one multi-document YAML stream. */
+export function allCrdsYaml(): string {
+  return kinds.map((k) => crdYaml(k)).join('---\n');
+}

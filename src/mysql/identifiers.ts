@@ -1,0 +1,112 @@
+// The one place that decides which SQL identifiers are acceptable and how they
+// are quoted. The CRD schemas take their patterns from here, so what the API
+// server refuses at apply time and what the SQL client refuses are the same.
+//
+// The accepted sets are deliberately narrower than what MariaDB allows: no
+// spaces, quotes, backslashes, backticks or control characters ever reach a
+// statement, so quoting is a formality rather than the only line of defence.
+
+export interface IdentifierRule {
+  /** What the identifier is, as an error message names it. */
+  readonly what: string;
+  /** An anchored regular expression, valid in JavaScript, RE2 (CEL) and ECMA (OpenAPI). */
+  readonly pattern: string;
+  readonly maxLength: number;
+  /** Human wording of the pattern, for error messages. */
+  readonly explanation: string;
+}
+
+export const databaseName: IdentifierRule = {
+  what: 'database name',
+  pattern: '^[A-Za-z0-9_][A-Za-z0-9_$-]*$',
+  maxLength: 64,
+  explanation: 'letters, digits, "_", "$" and "-", not starting with "$" or "-", at most 64 characters',
+};
+
+export const tableName: IdentifierRule = {
+  what: 'table name',
+  pattern: '^([*]|[A-Za-z0-9_][A-Za-z0-9_$-]*)$',
+  maxLength: 64,
+  explanation: '"*" for every table, or letters, digits, "_", "$" and "-", at most 64 characters',
+};
+
+export const userName: IdentifierRule = {
+  what: 'user name',
+  pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*$',
+  maxLength: 80,
+  explanation: 'letters, digits, "_", "." and "-", not starting with "." or "-", at most 80 characters',
+};
+
+export const hostName: IdentifierRule = {
+  what: 'host',
+  // Host names, IPv4/IPv6 addresses, netmasks (a.b.c.d/e.f.g.h) and the
+  // wildcards % and _.
+  pattern: '^[A-Za-z0-9%_.:/-]+$',
+  maxLength: 255,
+  explanation: 'a host name, an IP address, a netmask or a pattern with "%" and "_", at most 255 characters',
+};
+
+export const charsetName: IdentifierRule = {
+  what: 'character set',
+  pattern: '^[a-z0-9]+$',
+  maxLength: 32,
+  explanation: 'lower-case letters and digits, such as utf8mb4',
+};
+
+export const collationName: IdentifierRule = {
+  what: 'collation',
+  pattern: '^[a-z0-9_]+$',
+  maxLength: 64,
+  explanation: 'lower-case letters, digits and "_", such as utf8mb4_unicode_ci',
+};
+
+/** Databases MariaDB itself owns; no MySQLDatabase may create, adopt or drop them. */
+export const systemDatabases: readonly string[] = ['mysql', 'information_schema', 'performance_schema', 'sys'];
+
+export class InvalidIdentifierError extends Error {
+  constructor(rule: IdentifierRule, value: string) {
+    super(`invalid ${rule.what} ${JSON.stringify(value)}: use ${rule.explanation}`);
+    this.name = 'InvalidIdentifierError';
+  }
+}
+
+const compiled = new Map<IdentifierRule, RegExp>();
+
+export function isValid(rule: IdentifierRule, value: string): boolean {
+  let re = compiled.get(rule);
+  if (re === undefined) {
+    re = new RegExp(rule.pattern);
+    compiled.set(rule, re);
+  }
+  return value.length > 0 && value.length <= rule.maxLength && re.test(value);
+}
+
+/** Returns `value` when it satisfies `rule`, or throws InvalidIdentifierError. */
+export function validate(rule: IdentifierRule, value: string): string {
+  if (!isValid(rule, value)) throw new InvalidIdentifierError(rule, value);
+  return value;
+}
+
+/** `name` as a backquoted identifier: `` `name` ``. */
+export function quoteIdentifier(rule: IdentifierRule, name: string): string {
+  return '`' + validate(rule, name).replaceAll('`', '``') + '`';
+}
+
+/** `value` as a single-quoted string literal, for user names and hosts. */
+export function quoteAccountPart(rule: IdentifierRule, value: string): string {
+  return "'" + validate(rule, value).replaceAll('\\', '\\\\').replaceAll("'", "''") + "'";
+}
+
+/** `'user'@'host'`, the account name as MariaDB writes it. */
+export function quoteAccount(user: string, host: string): string {
+  return `${quoteAccountPart(userName, user)}@${quoteAccountPart(hostName, host)}`;
+}
+
+/**
+ * A database name in the `ON db.table` part of GRANT and REVOKE. There `_` and
+ * `%` are wildcards, so an unescaped `site_a` would also grant on `siteXa` —
+ * another tenant's database. Escaping them makes the grant match one database.
+ */
+export function quoteGrantDatabase(name: string): string {
+  return '`' + validate(databaseName, name).replaceAll('_', '\\_').replaceAll('%', '\\%') + '`';
+}

@@ -1,0 +1,178 @@
+// A real Kubernetes control plane on loopback: etcd and kube-apiserver built
+// from their Go modules (test/env/kubebuild), with generated certificates and
+// an admin kubeconfig. Used by the integration tests and `flightdeck dev up`.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { controlPlaneCertificates, type ControlPlaneCertificates } from './certificates.ts';
+import { freePort } from './ports.ts';
+import { startProcess, stopProcess, waitUntil, type StartedProcess } from './processes.ts';
+import { repoRoot } from './paths.ts';
+
+/** Where the control plane's processes and files are; enough to stop it later. */
+export interface ControlPlane {
+  readonly dir: string;
+  readonly url: string;
+  readonly kubeconfig: string;
+  readonly binDir: string;
+  readonly etcd: StartedProcess;
+  readonly apiserver: StartedProcess;
+}
+
+/**
+ * Builds kube-apiserver, kubectl and etcd when the cache lacks them and returns
+ * the directory that holds them. A cold build takes minutes; progress goes to
+ * stderr.
+ */
+export function kubeBinaries(): string {
+  const script = join(repoRoot, 'test/env/kubebuild/build.sh');
+  return execFileSync(script, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+function kubeconfigYaml(url: string, certs: ControlPlaneCertificates): string {
+  const b64 = (file: string): string => readFileSync(file).toString('base64');
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: flightdeck-local
+  cluster:
+    server: ${url}
+    certificate-authority-data: ${b64(certs.caCert)}
+users:
+- name: flightdeck-admin
+  user:
+    client-certificate-data: ${b64(certs.adminCert)}
+    client-key-data: ${b64(certs.adminKey)}
+contexts:
+- name: flightdeck-local
+  context:
+    cluster: flightdeck-local
+    user: flightdeck-admin
+    namespace: default
+current-context: flightdeck-local
+`;
+}
+
+/** GET `path` on the API server with the admin certificate; true on 200. */
+function apiserverAnswers(url: string, path: string, certs: ControlPlaneCertificates): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      `${url}${path}`,
+      {
+        ca: readFileSync(certs.caCert),
+        cert: readFileSync(certs.adminCert),
+        key: readFileSync(certs.adminKey),
+        timeout: 2000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on('error', () => {
+      resolve(false);
+    });
+    req.on('timeout', () => {
+      req.destroy();
+    });
+    req.end();
+  });
+}
+
+function etcdHealthy(clientUrl: string): Promise<boolean> {
+  return fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(2000) })
+    .then(async (res) => res.ok && ((await res.json()) as { health?: string }).health === 'true')
+    .catch(() => false);
+}
+
+export interface StartControlPlaneOptions {
+  /** Directory for data, certificates, logs and the kubeconfig; created if missing. */
+  dir: string;
+  /** Fixed API server port; a free one when absent. */
+  apiserverPort?: number;
+}
+
+/** Starts etcd and kube-apiserver and returns once the API server is ready. */
+export async function startControlPlane(options: StartControlPlaneOptions): Promise<ControlPlane> {
+  const binDir = kubeBinaries();
+  const dir = options.dir;
+  mkdirSync(join(dir, 'etcd'), { recursive: true });
+  const certs = controlPlaneCertificates(join(dir, 'pki'));
+
+  const etcdClientPort = await freePort();
+  const etcdPeerPort = await freePort();
+  const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
+  const etcd = startProcess({
+    name: 'etcd',
+    command: join(binDir, 'etcd'),
+    args: [
+      '--name=flightdeck-local',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-cluster=flightdeck-local=http://127.0.0.1:${etcdPeerPort}`,
+      // A throw-away store: skipping fsync makes every write much faster, and
+      // losing it in a machine crash costs nothing.
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ],
+    logFile: join(dir, 'etcd.log'),
+  });
+  try {
+    await waitUntil('etcd to become healthy', () => etcdHealthy(etcdUrl), { timeoutMs: 30_000, process: etcd });
+
+    const port = options.apiserverPort ?? (await freePort());
+    const url = `https://127.0.0.1:${port}`;
+    const apiserver = startProcess({
+      name: 'kube-apiserver',
+      command: join(binDir, 'kube-apiserver'),
+      args: [
+        `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${port}`,
+        `--cert-dir=${join(dir, 'pki')}`,
+        `--tls-cert-file=${certs.serverCert}`,
+        `--tls-private-key-file=${certs.serverKey}`,
+        `--client-ca-file=${certs.caCert}`,
+        `--service-account-key-file=${certs.serviceAccountPublicKey}`,
+        `--service-account-signing-key-file=${certs.serviceAccountKey}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        // Addresses only handed out to Services; nothing is routed to them here.
+        '--service-cluster-ip-range=10.96.0.0/16',
+        '--authorization-mode=Node,RBAC',
+        '--allow-privileged=true',
+        '--enable-priority-and-fairness=false',
+        '--profiling=false',
+        '--v=1',
+      ],
+      logFile: join(dir, 'kube-apiserver.log'),
+    });
+    await waitUntil('kube-apiserver to become ready', () => apiserverAnswers(url, '/readyz', certs), {
+      timeoutMs: 90_000,
+      process: apiserver,
+      intervalMs: 200,
+    });
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, kubeconfigYaml(url, certs), { mode: 0o600 });
+    // The API server creates `default` shortly after /readyz; objects need it.
+    await waitUntil('the default namespace', () => apiserverAnswers(url, '/api/v1/namespaces/default', certs), {
+      timeoutMs: 30_000,
+      process: apiserver,
+      intervalMs: 200,
+    });
+    return { dir, url, kubeconfig, binDir, etcd, apiserver };
+  } catch (error) {
+    await stopProcess(etcd.pid);
+    throw error;
+  }
+}
+
+/** Stops the API server first, so it does not log a storm of etcd errors. */
+export async function stopControlPlane(plane: Pick<ControlPlane, 'etcd' | 'apiserver'>): Promise<void> {
+  await stopProcess(plane.apiserver.pid);
+  await stopProcess(plane.etcd.pid);
+}

@@ -1,0 +1,116 @@
+// `flightdeck dev up | env | status | sql | down`: the words a user sees for
+// the local environment of devenv.ts.
+import { spawnSync } from 'node:child_process';
+import { devAdminSecret, devDown, devUp, isRunning, processesOf, readDevEnvironment, type Progress } from './devenv.ts';
+import { isAlive } from './processes.ts';
+
+const tty = process.stderr.isTTY;
+
+/** Shows each step as it runs and how long it took. */
+const progress: Progress = async (label, work) => {
+  const started = performance.now();
+  process.stderr.write(tty ? `  … ${label}` : `  … ${label}\n`);
+  try {
+    const result = await work();
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    process.stderr.write(tty ? `\r  ✓ ${label} (${seconds}s)\n` : `  ✓ ${label} (${seconds}s)\n`);
+    return result;
+  } catch (error) {
+    process.stderr.write(tty ? `\r  ✗ ${label}\n` : `  ✗ ${label}\n`);
+    throw error;
+  }
+};
+
+/** Single-quotes a value for a POSIX shell. */
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+async function up(): Promise<number> {
+  const started = performance.now();
+  process.stderr.write('flightdeck dev up: starting the local environment\n');
+  const { env, started: isNew } = await devUp(progress);
+  if (!isNew) {
+    process.stderr.write(`already running since ${env.startedAt}; nothing to do\n`);
+  } else {
+    process.stderr.write(`ready in ${((performance.now() - started) / 1000).toFixed(1)}s\n`);
+  }
+  process.stderr.write(`
+  kubectl:  eval "$(./bin/flightdeck dev env)"; kubectl get crd
+  MariaDB:  ./bin/flightdeck dev sql -e 'SHOW DATABASES'   (admin account in Secret default/${devAdminSecret})
+  logs:     ${env.operator.logFile}
+  stop:     ./bin/flightdeck dev down
+`);
+  return 0;
+}
+
+function printEnv(): number {
+  const env = readDevEnvironment();
+  if (env === undefined) {
+    process.stderr.write('flightdeck dev env: the local environment is not running; start it with ./bin/flightdeck dev up\n');
+    return 1;
+  }
+  process.stdout.write(
+    [
+      `export KUBECONFIG=${shellQuote(env.controlPlane.kubeconfig)}`,
+      // kubectl of the same release as the API server.
+      `export PATH=${shellQuote(env.controlPlane.binDir)}:"$PATH"`,
+      `export MYSQL_HOST=${shellQuote(env.mariadb.host)}`,
+      `export MYSQL_TCP_PORT=${shellQuote(String(env.mariadb.port))}`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+function status(): number {
+  const env = readDevEnvironment();
+  if (env === undefined) {
+    process.stdout.write('not running\n');
+    return 1;
+  }
+  for (const p of processesOf(env)) {
+    process.stdout.write(`${p.name.padEnd(18)} pid ${String(p.pid).padEnd(8)} ${isAlive(p.pid) ? 'running' : 'STOPPED'}\n`);
+  }
+  process.stdout.write(`API server ${env.controlPlane.url}\nMariaDB    ${env.mariadb.host}:${env.mariadb.port}\n`);
+  return isRunning(env) ? 0 : 1;
+}
+
+function sql(args: readonly string[]): number {
+  const env = readDevEnvironment();
+  if (env === undefined) {
+    process.stderr.write('flightdeck dev sql: the local environment is not running\n');
+    return 1;
+  }
+  // The password goes through the environment, not argv, so `ps` does not show it.
+  const result = spawnSync('mariadb', ['--protocol=tcp', '-h', env.mariadb.host, '-P', String(env.mariadb.port), '-u', env.mariadb.adminUser, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, MYSQL_PWD: env.mariadb.adminPassword },
+  });
+  return result.status ?? 1;
+}
+
+async function down(): Promise<number> {
+  const existed = await progress('stopping the local environment', () => devDown());
+  process.stderr.write(existed ? 'stopped and removed\n' : 'nothing was running\n');
+  return 0;
+}
+
+export async function devCommand(args: readonly string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'up':
+      return up();
+    case 'env':
+      return printEnv();
+    case 'status':
+      return status();
+    case 'sql':
+      return sql(rest);
+    case 'down':
+      return down();
+    default:
+      process.stderr.write('usage: flightdeck dev up | env | status | sql [mariadb args] | down\n');
+      return 2;
+  }
+}
