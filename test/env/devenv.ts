@@ -2,13 +2,12 @@
 // MariaDB server whose admin account is in a Secret, and the operator running
 // from this checkout. Its processes outlive `dev up`; a state file records
 // them so that `dev up` is idempotent and `dev down` finds them.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { allCrdsYaml, kinds } from '../../src/api/crds.ts';
-import { group } from '../../src/api/common.ts';
 import { startControlPlane, stopControlPlane, kubeBinaries, type ControlPlane } from './controlplane.ts';
 import { startMariaDB, stopMariaDB, type MariaDBInstance } from './mariadb.ts';
+import { installCrds } from './crds.ts';
+import { kubectl } from './kubectl.ts';
 import { isListening } from './ports.ts';
 import { isAlive, startProcess, stopProcess, waitUntil, type StartedProcess } from './processes.ts';
 import { devStateDir, repoRoot } from './paths.ts';
@@ -41,21 +40,6 @@ export function isRunning(env: DevEnvironment): boolean {
 }
 
 export type Progress = <T>(label: string, work: () => Promise<T> | T) => Promise<T>;
-
-/** kubectl from the same build as the API server, against the environment. */
-export function kubectl(plane: Pick<ControlPlane, 'binDir' | 'kubeconfig'>, args: readonly string[], input?: string): string {
-  return execFileSync(join(plane.binDir, 'kubectl'), ['--kubeconfig', plane.kubeconfig, ...args], {
-    encoding: 'utf8',
-    input,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-
-export function installCrds(plane: Pick<ControlPlane, 'binDir' | 'kubeconfig'>): void {
-  kubectl(plane, ['apply', '--server-side', '--field-manager=flightdeck-dev', '-f', '-'], allCrdsYaml());
-  const names = kinds.map((k) => `crd/${k.plural}.${group}`);
-  kubectl(plane, ['wait', '--for=condition=Established', '--timeout=60s', ...names]);
-}
 
 function writeAdminSecret(plane: ControlPlane, db: MariaDBInstance): void {
   // Through stdin, so the password never appears in a process list.

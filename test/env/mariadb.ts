@@ -127,7 +127,13 @@ const passwordFile = (dataDir: string): string => join(dataDir, 'flightdeck-admi
 async function createAdmin(socket: string, password: string, dataDir: string): Promise<void> {
   const conn = await mariadb.createConnection({ socketPath: socket, user: 'root' });
   try {
-    for (const host of ['localhost', '127.0.0.1', '::1']) {
+    // mariadb-install-db also made root@<this machine's name>; that name is
+    // never matched (--skip-name-resolve), but an account without a password
+    // is not left lying around.
+    const hosts = ['localhost', '127.0.0.1', '::1'];
+    const others = await conn.query<{ Host: string }[]>('SELECT Host FROM mysql.user WHERE User = ?', ['root']);
+    for (const { Host } of others) if (!hosts.includes(Host)) await conn.query('DROP USER ?@?', ['root', Host]);
+    for (const host of hosts) {
       await conn.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', ['root', host, password]);
       await conn.query('ALTER USER ?@? IDENTIFIED BY ?', ['root', host, password]);
       await conn.query('GRANT ALL PRIVILEGES ON *.* TO ?@? WITH GRANT OPTION', ['root', host]);

@@ -11,5 +11,5 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FLIGHTDECK_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'flightdeck');
 }
 
-/** State of `flightdeck dev up` for this checkout. */
-export const devStateDir = join(repoRoot, '.flightdeck', 'dev');
+/** State of `flightdeck dev up`: per checkout, or FLIGHTDECK_DEV_STATE (tests use their own). */
+export const devStateDir = process.env.FLIGHTDECK_DEV_STATE ?? join(repoRoot, '.flightdeck', 'dev');

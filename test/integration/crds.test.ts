@@ -1,0 +1,262 @@
+// The generated CRDs on a real kube-apiserver: the manifests users have are
+// accepted unchanged, and mistakes are refused at apply time with a message
+// that says what to fix.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { kubectl, kubectlResult, type KubectlTarget } from '../env/kubectl.ts';
+import { repoRoot } from '../env/paths.ts';
+import { testEnvironment } from '../env/shared.ts';
+
+const fixtures = join(repoRoot, 'test/fixtures/shared-examples');
+const sharedExamples = join(repoRoot, '../shared/examples');
+
+let k: KubectlTarget;
+before(async () => {
+  k = (await testEnvironment()).controlPlane;
+});
+
+let counter = 0;
+/** A fresh namespace per test, so tests do not see each other's objects. */
+function namespace(prefix: string): string {
+  const name = `${prefix}-${process.pid}-${++counter}`;
+  kubectl(k, ['create', 'namespace', name]);
+  return name;
+}
+
+function apply(manifest: object): ReturnType<typeof kubectlResult> {
+  return kubectlResult(k, ['apply', '-f', '-'], stringify(manifest));
+}
+
+const cluster = { name: 'db' };
+
+describe('the shared example manifests', () => {
+  it('the fixtures are the shared examples, unchanged', (t) => {
+    if (!existsSync(sharedExamples)) {
+      t.skip('../shared/examples is not beside this checkout');
+      return;
+    }
+    for (const file of readdirSync(sharedExamples)) {
+      assert.equal(readFileSync(join(fixtures, file), 'utf8'), readFileSync(join(sharedExamples, file), 'utf8'), file);
+    }
+  });
+
+  it('the problem statement objects apply and keep their values', () => {
+    kubectl(k, ['create', 'namespace', 'my-db-namespace']);
+    const out = kubectl(k, ['apply', '-f', join(fixtures, 'seed-article.yaml')]);
+    assert.match(out, /mysqlcluster.flightdeck.t7.io\/mysqlcluster-sample created/);
+    const user = JSON.parse(kubectl(k, ['get', 'mysqluser', 'my-user', '-n', 'default', '-o', 'json'])) as {
+      spec: { username: string; host: string; state: string; privileges: { database: string; table: string; grant: string }[] };
+    };
+    assert.equal(user.spec.username, 'my_user');
+    assert.equal(user.spec.state, 'present');
+    assert.deepEqual(user.spec.privileges[0], { database: 'my_database', table: '*', grant: 'ALL', withGrantOption: false });
+    const db = JSON.parse(kubectl(k, ['get', 'mysqlcluster', 'mysqlcluster-sample', '-n', 'my-db-namespace', '-o', 'json'])) as {
+      spec: { size: string; readerCount: number };
+    };
+    assert.deepEqual(db.spec, { size: '20Gi', readerCount: 2 });
+    kubectl(k, ['delete', '-f', join(fixtures, 'seed-article.yaml'), '--wait']);
+  });
+
+  it("the original operator's objects apply unchanged, defaults filled in", () => {
+    const out = kubectl(k, ['apply', '-f', join(fixtures, 'original-operator.yaml')]);
+    assert.match(out, /mysqldatabase.flightdeck.t7.io\/site-two created/);
+    const site = JSON.parse(kubectl(k, ['get', 'mysqldatabase', 'site-two', '-o', 'json'])) as {
+      spec: Record<string, unknown>;
+    };
+    assert.deepEqual(site.spec, { cluster: { name: 'fdo' }, deletionPolicy: 'Retain' });
+    const user = JSON.parse(kubectl(k, ['get', 'mysqluser', 'my-user', '-o', 'json'])) as { spec: Record<string, unknown> };
+    assert.equal(user.spec.passwordSecret, 'my-user-password');
+    assert.deepEqual(user.spec.privileges, [{ database: 'my_database', table: '*', grants: ['ALL'], withGrantOption: false }]);
+    const fdo = JSON.parse(kubectl(k, ['get', 'mysqlcluster', 'fdo', '-o', 'json'])) as { spec: Record<string, unknown> };
+    assert.equal(fdo.spec.replicas, 3);
+    assert.deepEqual(fdo.spec.service, { name: 'fdo-mysqlcluster', port: 3306 });
+    kubectl(k, ['delete', '-f', join(fixtures, 'original-operator.yaml'), '--wait']);
+  });
+});
+
+describe('kubectl shows the API to users', () => {
+  it('explain documents the fields', () => {
+    const out = kubectl(k, ['explain', 'mysqluser.spec.privileges.grants']);
+    assert.match(out, /Several privileges\. Use either grant or grants\./);
+  });
+
+  it('the flightdeck category and short names list the objects with their columns', () => {
+    const ns = namespace('columns');
+    assert.equal(apply({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLDatabase', metadata: { name: 'shop', namespace: ns }, spec: { cluster } }).status, 0);
+    const out = kubectl(k, ['get', 'flightdeck', '-n', ns]);
+    assert.match(out, /mysqldatabase\.flightdeck\.t7\.io\/shop/);
+    assert.match(kubectl(k, ['get', 'mydb', '-n', ns]), /NAME\s+DATABASE\s+CLUSTER\s+READY\s+REASON\s+AGE/);
+  });
+});
+
+/** Each case: a manifest a user might write, and what the API server must answer. */
+const rejected: { what: string; manifest: (ns: string) => object; message: RegExp }[] = [
+  {
+    what: 'an external cluster with managed-server fields',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLCluster',
+      metadata: { name: 'mixed', namespace: ns },
+      spec: { external: { host: 'db.example', adminSecretRef: { name: 'admin' } }, readerCount: 2 },
+    }),
+    message: /spec.external cannot be combined with fields for a managed server/,
+  },
+  {
+    what: 'replicas and readerCount that disagree',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLCluster',
+      metadata: { name: 'disagree', namespace: ns },
+      spec: { replicas: 3, readerCount: 1 },
+    }),
+    message: /replicas \(writer \+ readers\) and readerCount disagree/,
+  },
+  {
+    what: 'a primary index beyond the instances',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLCluster',
+      metadata: { name: 'primary', namespace: ns },
+      spec: { readerCount: 1, primary: 2 },
+    }),
+    message: /primary must be the index of an existing instance/,
+  },
+  {
+    what: 'allowedNamespaces Selector without a selector',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLCluster',
+      metadata: { name: 'tenancy', namespace: ns },
+      spec: { allowedNamespaces: { from: 'Selector' } },
+    }),
+    message: /selector is required with from: Selector/,
+  },
+  {
+    what: 'a database name that would break out of its quotes',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLDatabase',
+      metadata: { name: 'hostile', namespace: ns },
+      spec: { cluster, dbName: 'x`; DROP DATABASE mysql; --' },
+    }),
+    message: /spec.dbName: Invalid value: "x`; DROP DATABASE mysql; --": spec.dbName in body should match/,
+  },
+  {
+    what: 'a system database',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLDatabase',
+      metadata: { name: 'sys', namespace: ns },
+      spec: { cluster, dbName: 'mysql' },
+    }),
+    message: /dbName names a system database of MariaDB/,
+  },
+  {
+    what: 'a name that defaults to a system database',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLDatabase',
+      metadata: { name: 'performance-schema', namespace: ns },
+      spec: { cluster },
+    }),
+    message: /metadata.name would name a system database of MariaDB; set spec.dbName/,
+  },
+  {
+    what: 'a name too long to serve as the database name',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLDatabase',
+      metadata: { name: 'a'.repeat(65), namespace: ns },
+      spec: { cluster },
+    }),
+    message: /metadata.name cannot serve as the database name/,
+  },
+  {
+    what: 'a collation of another character set',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLDatabase',
+      metadata: { name: 'mismatch', namespace: ns },
+      spec: { cluster, encoding: 'latin1', collation: 'utf8mb4_unicode_ci' },
+    }),
+    message: /collation must belong to the encoding/,
+  },
+  {
+    what: 'grant and grants together',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLUser',
+      metadata: { name: 'both', namespace: ns },
+      spec: { cluster, privileges: [{ database: 'shop', grant: 'ALL', grants: ['SELECT'] }] },
+    }),
+    message: /use either grant or grants, not both/,
+  },
+  {
+    what: 'an unknown privilege',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLUser',
+      metadata: { name: 'unknown', namespace: ns },
+      spec: { cluster, privileges: [{ database: 'shop', grants: ['SELECT', 'ALL ON *.* TO evil'] }] },
+    }),
+    message: /unknown privilege; use a MariaDB privilege name/,
+  },
+  {
+    what: 'a user name with a quote',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLUser',
+      metadata: { name: 'quote', namespace: ns },
+      spec: { cluster, username: "x'@'%" },
+    }),
+    message: /spec.username in body should match/,
+  },
+  {
+    what: 'both password forms',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLUser',
+      metadata: { name: 'passwords', namespace: ns },
+      spec: { cluster, passwordSecret: 'a', passwordSecretRef: { name: 'b' } },
+    }),
+    message: /use either passwordSecretRef or passwordSecret, not both/,
+  },
+  {
+    what: 'an unknown field',
+    manifest: (ns) => ({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLDatabase',
+      metadata: { name: 'typo', namespace: ns },
+      spec: { cluster, dbname: 'typo' },
+    }),
+    message: /unknown field "spec.dbname"/,
+  },
+];
+
+describe('invalid objects are refused at apply time', () => {
+  for (const c of rejected) {
+    it(`refuses ${c.what}`, () => {
+      const ns = namespace('invalid');
+      const result = apply(c.manifest(ns));
+      assert.notEqual(result.status, 0, `accepted: ${result.stdout}`);
+      assert.match(result.stderr, c.message);
+    });
+  }
+});
+
+describe('fields that cannot change after creation', () => {
+  it('refuses a new dbName, username or cluster, and says to create a new object', () => {
+    const ns = namespace('immutable');
+    const db = { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLDatabase', metadata: { name: 'shop', namespace: ns } };
+    assert.equal(apply({ ...db, spec: { cluster, dbName: 'shop' } }).status, 0);
+    assert.match(apply({ ...db, spec: { cluster, dbName: 'shop2' } }).stderr, /dbName cannot be changed after creation/);
+    assert.match(apply({ ...db, spec: { cluster: { name: 'other' }, dbName: 'shop' } }).stderr, /cluster cannot be changed after creation/);
+
+    const user = { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLUser', metadata: { name: 'shop', namespace: ns } };
+    assert.equal(apply({ ...user, spec: { cluster, username: 'shop' } }).status, 0);
+    assert.match(apply({ ...user, spec: { cluster, username: 'shop2' } }).stderr, /username cannot be changed after creation/);
+  });
+});
