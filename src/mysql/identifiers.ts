@@ -60,8 +60,11 @@ export const collationName: IdentifierRule = {
   explanation: 'lower-case letters, digits and "_", such as utf8mb4_unicode_ci',
 };
 
-/** Databases MariaDB itself owns; no MySQLDatabase may create, adopt or drop them. */
-export const systemDatabases: readonly string[] = ['mysql', 'information_schema', 'performance_schema', 'sys'];
+/** The operator's own bookkeeping on each server: who owns which database and user. */
+export const operatorDatabase = 'flightdeck_meta';
+
+/** Databases MariaDB or the operator itself owns; no MySQLDatabase may create, adopt or drop them. */
+export const systemDatabases: readonly string[] = ['mysql', 'information_schema', 'performance_schema', 'sys', operatorDatabase];
 
 export class InvalidIdentifierError extends Error {
   constructor(rule: IdentifierRule, value: string) {
