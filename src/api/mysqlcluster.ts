@@ -3,7 +3,7 @@
 // server reached by host and port; the operator manages only its databases and
 // users).
 import * as s from './schema.ts';
-import { conditions, objectName, observedGeneration, type Resource } from './common.ts';
+import { conditions, namespaceName, objectName, observedGeneration, type Resource } from './common.ts';
 
 /** Fields that only mean something when the operator runs the servers itself. */
 export const managedOnlyFields = [
@@ -109,6 +109,12 @@ const allowedNamespaces = s.object(
       default: 'Same',
     }),
     selector: s.opaque({ description: 'Label selector for namespaces (matchLabels, matchExpressions), used with from: Selector.' }),
+    adoptFrom: s.array(namespaceName('A namespace name.'), {
+      description:
+        "Namespaces, besides the cluster's own, whose MySQLDatabases and MySQLUsers may adopt databases and users that already exist on the server and that no object owns yet. Empty by default: a tenant cannot take over what it did not create.",
+      maxItems: 256,
+      listType: 'set',
+    }),
   },
   {
     description: 'Which namespaces may attach MySQLDatabases and MySQLUsers to this cluster. Tenants in other namespaces are refused.',

@@ -1,33 +1,83 @@
-// `flightdeck operator`: the resident process. Until the controllers land it
-// connects to the API server, reports what it finds and waits for SIGTERM.
+// `flightdeck operator`: the resident process. It serves /metrics, /healthz
+// and /readyz, takes part in leader election, and while it leads runs the
+// controllers. SIGTERM stops it gracefully: no new work, running reconciles
+// finish, the lease is released so a standby takes over at once.
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
+import { Manager } from '../controllers/manager.ts';
+import { startHttpServer } from '../runtime/http.ts';
+import { LeaderElector } from '../runtime/leaderelection.ts';
+import { OperatorMetrics } from '../runtime/metrics.ts';
 
-export async function operatorCommand(args: readonly string[]): Promise<number> {
-  if (args.length > 0) {
-    process.stderr.write(`flightdeck operator: unknown argument ${args[0] ?? ''}\n`);
-    return 2;
-  }
-  const log = pino({ base: { component: 'operator' } });
-  const kubeConfig = new KubeConfig();
-  // KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
-  kubeConfig.loadFromDefault();
-  const server = kubeConfig.getCurrentCluster()?.server ?? '(none)';
+export interface OperatorSettings {
+  httpHost: string;
+  httpPort: number;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  leaseName: string;
+  identity: string;
+  resyncIntervalMs: number;
+  workers: number;
+  maxRetryDelayMs: number;
+  logLevel: string;
+}
 
-  const version = await kubeConfig.makeApiClient(VersionApi).getCode();
-  log.info({ server, kubernetesVersion: version.gitVersion }, 'connected to the Kubernetes API');
+const usage = `usage: flightdeck operator [options]
+  --http-address HOST:PORT   serve /metrics, /healthz, /readyz (default 0.0.0.0:8080; port 0 picks one)
+  --leader-elect BOOL        take part in leader election on a Lease (default true)
+  --lease-namespace NS       namespace of the Lease (default $POD_NAMESPACE, else default)
+  --lease-name NAME          name of the Lease (default flightdeck-operator)
+  --resync-interval SECONDS  check each object for drift this often (default 300)
+  --workers N                reconciles at once per kind (default 8)
+  --max-retry-delay SECONDS  cap of the retry backoff after errors (default 30)
+  --log-level LEVEL          trace, debug, info, warn, error (default info)
+`;
 
-  // Until the controllers land, the operator checks the API server now and
-  // then; the timer is also what keeps the process running.
-  const check = setInterval(() => {
-    kubeConfig
-      .makeApiClient(VersionApi)
-      .getCode()
-      .catch((error: unknown) => {
-        log.warn({ err: error }, 'the Kubernetes API is not reachable');
-      });
-  }, 30_000);
-  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+/** Reads the command line (and POD_NAMESPACE / HOSTNAME, the Downward API's usual names) once, here. */
+export function parseOperatorSettings(args: readonly string[], env: NodeJS.ProcessEnv): OperatorSettings {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      'http-address': { type: 'string', default: '0.0.0.0:8080' },
+      'leader-elect': { type: 'string', default: 'true' },
+      'lease-namespace': { type: 'string' },
+      'lease-name': { type: 'string', default: 'flightdeck-operator' },
+      'resync-interval': { type: 'string', default: '300' },
+      workers: { type: 'string', default: '8' },
+      'max-retry-delay': { type: 'string', default: '30' },
+      'log-level': { type: 'string', default: 'info' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const number = (name: string, value: string, min: number): number => {
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min) throw new Error(`--${name} must be a number ≥ ${min}, got ${JSON.stringify(value)}`);
+    return parsed;
+  };
+  const address = values['http-address'];
+  const colon = address.lastIndexOf(':');
+  if (colon < 0) throw new Error(`--http-address must be HOST:PORT, got ${JSON.stringify(address)}`);
+  const leaderElect = values['leader-elect'];
+  if (leaderElect !== 'true' && leaderElect !== 'false') throw new Error('--leader-elect must be true or false');
+  return {
+    httpHost: address.slice(0, colon),
+    httpPort: number('http-address', address.slice(colon + 1), 0),
+    leaderElect: leaderElect === 'true',
+    leaseNamespace: values['lease-namespace'] ?? env.POD_NAMESPACE ?? 'default',
+    leaseName: values['lease-name'],
+    identity: `${env.HOSTNAME ?? hostname()}-${process.pid}`,
+    resyncIntervalMs: number('resync-interval', values['resync-interval'], 0.1) * 1000,
+    workers: Math.floor(number('workers', values.workers, 1)),
+    maxRetryDelayMs: number('max-retry-delay', values['max-retry-delay'], 0.1) * 1000,
+    logLevel: values['log-level'],
+  };
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
     process.once('SIGTERM', () => {
       resolve('SIGTERM');
     });
@@ -35,9 +85,96 @@ export async function operatorCommand(args: readonly string[]): Promise<number> 
       resolve('SIGINT');
     });
   });
-  log.info('operator running; no controllers are registered yet');
-  const signal = await stopped;
-  clearInterval(check);
-  log.info({ signal }, 'shutting down');
-  return 0;
+}
+
+export async function runOperator(settings: OperatorSettings, log: Logger): Promise<number> {
+  const kubeConfig = new KubeConfig();
+  // KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
+  kubeConfig.loadFromDefault();
+  const server = kubeConfig.getCurrentCluster()?.server ?? '(none)';
+  const version = await kubeConfig.makeApiClient(VersionApi).getCode();
+  log.info({ server, kubernetesVersion: version.gitVersion }, 'connected to the Kubernetes API');
+
+  const metrics = new OperatorMetrics();
+  const manager = new Manager({
+    kubeConfig,
+    logger: log,
+    metrics,
+    resyncIntervalMs: settings.resyncIntervalMs,
+    workers: settings.workers,
+    maxRetryDelayMs: settings.maxRetryDelayMs,
+  });
+  let running = false;
+  let failed: Error | undefined;
+  const http = await startHttpServer({
+    host: settings.httpHost,
+    port: settings.httpPort,
+    metrics,
+    healthy: () => failed === undefined,
+    // A standby is ready to take over; a leader once its caches are synced.
+    ready: () => failed === undefined && (running || !(elector?.isLeader() ?? true)),
+  });
+  log.info({ port: http.port }, 'serving /metrics, /healthz and /readyz');
+
+  let lostLeadership: (() => void) | undefined;
+  const lost = new Promise<void>((resolve) => {
+    lostLeadership = resolve;
+  });
+  const startManager = (): void => {
+    manager.start().then(
+      () => {
+        running = true;
+        log.info('operator running');
+      },
+      (error: unknown) => {
+        failed = error instanceof Error ? error : new Error(String(error));
+        log.error({ error: failed.message }, 'the controllers could not start');
+      },
+    );
+  };
+  const elector = settings.leaderElect
+    ? new LeaderElector({
+        kubeConfig,
+        namespace: settings.leaseNamespace,
+        name: settings.leaseName,
+        identity: settings.identity,
+        logger: log,
+        metrics,
+        onStartedLeading: () => {
+          log.info({ identity: settings.identity }, 'became the leader');
+          startManager();
+        },
+        onStoppedLeading: () => {
+          log.warn({ identity: settings.identity }, 'lost the leadership; exiting so that a fresh process can stand by');
+          lostLeadership?.();
+        },
+      })
+    : undefined;
+  if (elector === undefined) {
+    metrics.setLeader(true);
+    startManager();
+  } else {
+    log.info({ lease: `${settings.leaseNamespace}/${settings.leaseName}`, identity: settings.identity }, 'waiting to become the leader');
+    elector.run();
+  }
+
+  const why = await Promise.race([waitForSignal(), lost.then(() => 'lost-leadership' as const)]);
+  log.info({ reason: why }, 'shutting down');
+  await manager.stop();
+  await elector?.stop();
+  await http.close();
+  log.info('stopped');
+  return why === 'lost-leadership' ? 1 : 0;
+}
+
+export async function operatorCommand(args: readonly string[]): Promise<number> {
+  let settings: OperatorSettings;
+  try {
+    settings = parseOperatorSettings(args, process.env);
+  } catch (error) {
+    process.stderr.write(`flightdeck operator: ${error instanceof Error ? error.message : String(error)}\n${usage}`);
+    return 2;
+  }
+  const log = pino({ level: settings.logLevel, base: { component: 'operator' } });
+  return runOperator(settings, log);
 }

@@ -3,6 +3,9 @@ import { describe, it } from 'node:test';
 import {
   InvalidIdentifierError,
   databaseName,
+  databaseOfGrantPattern,
+  escapeGrantDatabase,
+  quoteGrantPattern,
   hostName,
   isValid,
   quoteAccount,
@@ -62,5 +65,20 @@ describe('identifiers', () => {
   it('escapes the LIKE wildcards of database names in grants', () => {
     assert.equal(quoteGrantDatabase('site_a'), '`site\\_a`');
     assert.equal(quoteGrantDatabase('plain'), '`plain`');
+  });
+
+  it('reads back which one database a stored grant pattern names, if any', () => {
+    assert.equal(escapeGrantDatabase('site_a'), 'site\\_a');
+    assert.equal(databaseOfGrantPattern('site\\_a'), 'site_a');
+    assert.equal(databaseOfGrantPattern('site-b$'), 'site-b$');
+    for (const pattern of ['site_a', 'site%', 'a\\$b', 'site\\\\_a', '', 'a b']) {
+      assert.equal(databaseOfGrantPattern(pattern), undefined, pattern);
+    }
+  });
+
+  it('quotes stored patterns as they are, for REVOKE only, and refuses quote characters', () => {
+    assert.equal(quoteGrantPattern('site_a'), '`site_a`');
+    assert.equal(quoteGrantPattern('site\\_a%'), '`site\\_a%`');
+    for (const bad of ['a`b', "a'b", 'a b', 'a;b', '']) assert.throws(() => quoteGrantPattern(bad), InvalidIdentifierError, bad);
   });
 });

@@ -111,5 +111,48 @@ export function quoteAccount(user: string, host: string): string {
  * another tenant's database. Escaping them makes the grant match one database.
  */
 export function quoteGrantDatabase(name: string): string {
-  return '`' + validate(databaseName, name).replaceAll('_', '\\_').replaceAll('%', '\\%') + '`';
+  return '`' + escapeGrantDatabase(name) + '`';
+}
+
+/**
+ * `name` with its wildcards escaped, as MariaDB stores a database-level grant
+ * made with quoteGrantDatabase (information_schema.SCHEMA_PRIVILEGES.TABLE_SCHEMA
+ * holds `site\_a` for `site_a`).
+ */
+export function escapeGrantDatabase(name: string): string {
+  return validate(databaseName, name).replaceAll('_', '\\_').replaceAll('%', '\\%');
+}
+
+/**
+ * The one database a stored database-level grant pattern matches, or
+ * undefined when the pattern is not exactly the escaped form of a valid
+ * database name: a hand-made grant on `site_a`.* (where `_` matches any
+ * character), on `site%`.*, or with other escapes. Such a grant reaches more
+ * than one database and can never have been made by this client.
+ */
+export function databaseOfGrantPattern(pattern: string): string | undefined {
+  const name = pattern.replaceAll('\\_', '_').replaceAll('\\%', '%');
+  return isValid(databaseName, name) && escapeGrantDatabase(name) === pattern ? name : undefined;
+}
+
+/**
+ * A stored database-level grant pattern as read back from the server, which
+ * may hold the wildcards `%` and `_` and the escape `\`. Only accepted for
+ * revoking such a grant; patterns are never granted.
+ */
+export const databasePattern: IdentifierRule = {
+  what: 'database grant pattern',
+  pattern: '^[A-Za-z0-9_$%\\\\-]+$',
+  maxLength: 64,
+  explanation: 'letters, digits, "_", "$", "-", "%" and "\\", at most 64 characters',
+};
+
+/**
+ * A stored database-level grant pattern in the `ON pattern.*` part of REVOKE,
+ * exactly as stored, so the REVOKE matches the grant row it was read from.
+ * Inside backquotes a backslash is an ordinary character, so `\_` reaches
+ * the server unchanged.
+ */
+export function quoteGrantPattern(pattern: string): string {
+  return '`' + validate(databasePattern, pattern) + '`';
 }

@@ -18,6 +18,9 @@ export interface ControlPlane {
   readonly binDir: string;
   readonly etcd: StartedProcess;
   readonly apiserver: StartedProcess;
+  readonly etcdUrl: string;
+  /** The API server's port, kept across restarts. */
+  readonly port: number;
 }
 
 /**
@@ -126,36 +129,7 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
 
     const port = options.apiserverPort ?? (await freePort());
     const url = `https://127.0.0.1:${port}`;
-    const apiserver = startProcess({
-      name: 'kube-apiserver',
-      command: join(binDir, 'kube-apiserver'),
-      args: [
-        `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${port}`,
-        `--cert-dir=${join(dir, 'pki')}`,
-        `--tls-cert-file=${certs.serverCert}`,
-        `--tls-private-key-file=${certs.serverKey}`,
-        `--client-ca-file=${certs.caCert}`,
-        `--service-account-key-file=${certs.serviceAccountPublicKey}`,
-        `--service-account-signing-key-file=${certs.serviceAccountKey}`,
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        // Addresses only handed out to Services; nothing is routed to them here.
-        '--service-cluster-ip-range=10.96.0.0/16',
-        '--authorization-mode=Node,RBAC',
-        '--allow-privileged=true',
-        '--enable-priority-and-fairness=false',
-        '--profiling=false',
-        '--v=1',
-      ],
-      logFile: join(dir, 'kube-apiserver.log'),
-    });
-    await waitUntil('kube-apiserver to become ready', () => apiserverAnswers(url, '/readyz', certs), {
-      timeoutMs: 90_000,
-      process: apiserver,
-      intervalMs: 200,
-    });
+    const apiserver = await startApiServer({ binDir, dir, etcdUrl, port, certs });
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, kubeconfigYaml(url, certs), { mode: 0o600 });
     // The API server creates `default` shortly after /readyz; objects need it.
@@ -164,11 +138,65 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
       process: apiserver,
       intervalMs: 200,
     });
-    return { dir, url, kubeconfig, binDir, etcd, apiserver };
+    return { dir, url, kubeconfig, binDir, etcd, apiserver, etcdUrl, port };
   } catch (error) {
     await stopProcess(etcd.pid);
     throw error;
   }
+}
+
+interface ApiServerSettings {
+  binDir: string;
+  dir: string;
+  etcdUrl: string;
+  port: number;
+  certs: ControlPlaneCertificates;
+}
+
+async function startApiServer(settings: ApiServerSettings): Promise<StartedProcess> {
+  const { binDir, dir, etcdUrl, port, certs } = settings;
+  const apiserver = startProcess({
+    name: 'kube-apiserver',
+    command: join(binDir, 'kube-apiserver'),
+    args: [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${port}`,
+      `--cert-dir=${join(dir, 'pki')}`,
+      `--tls-cert-file=${certs.serverCert}`,
+      `--tls-private-key-file=${certs.serverKey}`,
+      `--client-ca-file=${certs.caCert}`,
+      `--service-account-key-file=${certs.serviceAccountPublicKey}`,
+      `--service-account-signing-key-file=${certs.serviceAccountKey}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      // Addresses only handed out to Services; nothing is routed to them here.
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--authorization-mode=Node,RBAC',
+      '--allow-privileged=true',
+      '--enable-priority-and-fairness=false',
+      '--profiling=false',
+      '--v=1',
+    ],
+    logFile: join(dir, 'kube-apiserver.log'),
+  });
+  await waitUntil('kube-apiserver to become ready', () => apiserverAnswers(`https://127.0.0.1:${port}`, '/readyz', certs), {
+    timeoutMs: 90_000,
+    process: apiserver,
+    intervalMs: 200,
+  });
+  return apiserver;
+}
+
+/**
+ * Stops kube-apiserver and starts it again on the same port and etcd, as an
+ * upgrade or a crash would; returns the control plane with the new process.
+ */
+export async function restartApiServer(plane: ControlPlane): Promise<ControlPlane> {
+  await stopProcess(plane.apiserver.pid);
+  const certs = controlPlaneCertificates(join(plane.dir, 'pki'));
+  const apiserver = await startApiServer({ binDir: plane.binDir, dir: plane.dir, etcdUrl: plane.etcdUrl, port: plane.port, certs });
+  return { ...plane, apiserver };
 }
 
 /** Stops the API server first, so it does not log a storm of etcd errors. */

@@ -56,7 +56,8 @@ async function startOperator(plane: ControlPlane): Promise<StartedProcess> {
   const operator = startProcess({
     name: 'operator',
     command: process.execPath,
-    args: [join(repoRoot, 'src/cli/main.ts'), 'operator'],
+    // Port 0: several environments (and tests) may run side by side.
+    args: [join(repoRoot, 'src/cli/main.ts'), 'operator', '--http-address', '127.0.0.1:0', '--resync-interval', '30'],
     logFile: join(devStateDir, 'operator.log'),
     env: { ...process.env, KUBECONFIG: plane.kubeconfig },
     cwd: repoRoot,

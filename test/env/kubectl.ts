@@ -30,3 +30,45 @@ export function kubectl(target: KubectlTarget, args: readonly string[], input?: 
   if (result.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.status}): ${result.stderr.trim()}`);
   return result.stdout;
 }
+
+export interface ConditionExpectation {
+  /** 'True' by default. */
+  status?: 'True' | 'False';
+  /** When given, the Ready condition's reason must be this. */
+  reason?: string;
+  timeoutMs?: number;
+}
+
+interface WithReady {
+  status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+}
+
+/**
+ * Polls the object until its Ready condition matches, and returns it. Fails
+ * with the last condition seen, so a test failure says what the operator said.
+ */
+export async function waitForReady<T = WithReady>(
+  target: KubectlTarget,
+  kind: string,
+  namespace: string,
+  name: string,
+  expect: ConditionExpectation = {},
+): Promise<T> {
+  const deadline = Date.now() + (expect.timeoutMs ?? 30_000);
+  let last = '(not found)';
+  for (;;) {
+    const result = kubectlResult(target, ['get', kind, name, '-n', namespace, '-o', 'json']);
+    if (result.status === 0) {
+      const object = JSON.parse(result.stdout) as WithReady;
+      const ready = object.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready !== undefined) {
+        last = `${ready.status} ${ready.reason}: ${ready.message}`;
+        if (ready.status === (expect.status ?? 'True') && (expect.reason === undefined || ready.reason === expect.reason)) return object as T;
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${kind} ${namespace}/${name} did not become Ready=${expect.status ?? 'True'}${expect.reason === undefined ? '' : ` (${expect.reason})`}; last: ${last}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}

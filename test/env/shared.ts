@@ -38,7 +38,12 @@ export async function stopTestEnvironment(env: TestEnvironment): Promise<void> {
 
 let own: Promise<TestEnvironment> | undefined;
 
-/** The shared environment, or one of this test file's own, stopped after its tests. */
+/**
+ * The shared environment, or one of this test file's own, stopped after its
+ * tests. Call it at the top level of a test file (`await testEnvironment()`):
+ * called inside a hook, the teardown would belong to that hook and run as
+ * soon as the hook ends.
+ */
 export function testEnvironment(): Promise<TestEnvironment> {
   const file = process.env[testEnvVariable];
   if (file !== undefined) return Promise.resolve(JSON.parse(readFileSync(file, 'utf8')) as TestEnvironment);

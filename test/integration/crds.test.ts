@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { kubectl, kubectlResult, type KubectlTarget } from '../env/kubectl.ts';
 import { repoRoot } from '../env/paths.ts';
@@ -13,10 +13,8 @@ import { testEnvironment } from '../env/shared.ts';
 const fixtures = join(repoRoot, 'test/fixtures/shared-examples');
 const sharedExamples = join(repoRoot, '../shared/examples');
 
-let k: KubectlTarget;
-before(async () => {
-  k = (await testEnvironment()).controlPlane;
-});
+// At the top level, so that an environment of this file's own lives as long as the file.
+const k: KubectlTarget = (await testEnvironment()).controlPlane;
 
 let counter = 0;
 /** A fresh namespace per test, so tests do not see each other's objects. */

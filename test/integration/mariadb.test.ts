@@ -2,16 +2,14 @@
 // tried against a real server: what they produce is accepted, and a grant on
 // one database does not reach a look-alike.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as mariadb from 'mariadb';
 import { databaseName, quoteAccount, quoteGrantDatabase, quoteIdentifier } from '../../src/mysql/identifiers.ts';
 import type { MariaDBInstance } from '../env/mariadb.ts';
 import { testEnvironment } from '../env/shared.ts';
 
-let servers: readonly MariaDBInstance[];
-before(async () => {
-  servers = (await testEnvironment()).mariadb;
-});
+// At the top level, so that an environment of this file's own lives as long as the file.
+const servers: readonly MariaDBInstance[] = (await testEnvironment()).mariadb;
 
 function admin(server: MariaDBInstance): Promise<mariadb.Connection> {
   return mariadb.createConnection({

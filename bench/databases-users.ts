@@ -1,0 +1,209 @@
+// Benchmark: 500 MySQLDatabases + 500 MySQLUsers (one grant each) created at
+// once on a real control plane and MariaDB. Prints one JSON object.
+//
+//   T_sql  the SQL the operator needs for them (CREATE DATABASE, CREATE USER,
+//          GRANT), sent directly over one connection: the floor for MariaDB
+//   T_api  creating the same 1000 objects with the operator stopped: the
+//          floor for the API server
+//   T_op   the same with the operator running, from the first create to the
+//          last object Ready as a watch sees it
+// plus per-object create→Ready latency, the lag after the last create, SQL
+// writes during an idle minute, and the operator's memory with 5000 objects.
+//
+// Run: node bench/databases-users.ts [--objects 500] [--idle-seconds 60] [--rss-objects 5000]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import * as mariadb from 'mariadb';
+import { pino } from 'pino';
+import { apiVersion } from '../src/api/common.ts';
+import { Informer, type KubeObject } from '../src/runtime/informer.ts';
+import { KubeClient } from '../src/runtime/kube.ts';
+import { databaseName, quoteAccount, quoteGrantDatabase, quoteIdentifier } from '../src/mysql/identifiers.ts';
+import { kubectl } from '../test/env/kubectl.ts';
+import { sqlWrites, startOperator, stopOperator, type OperatorProcess } from '../test/env/operator.ts';
+import { startTestEnvironment, stopTestEnvironment } from '../test/env/shared.ts';
+
+const { values } = parseArgs({
+  options: {
+    objects: { type: 'string', default: '500' },
+    'idle-seconds': { type: 'string', default: '60' },
+    'rss-objects': { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '16' },
+  },
+});
+const pairs = Number(values.objects);
+const idleSeconds = Number(values['idle-seconds']);
+const rssObjects = Number(values['rss-objects']);
+const concurrency = Number(values.concurrency);
+
+const log = (message: string): void => {
+  process.stderr.write(`# ${message}\n`);
+};
+const seconds = (ms: number): number => Math.round(ms) / 1000;
+
+type Manifest = KubeObject & { apiVersion: string; kind: string; spec: Record<string, unknown> };
+
+function manifests(namespace: string, prefix: string, from: number, to: number): Manifest[] {
+  const out: Manifest[] = [];
+  for (let i = from; i < to; i++) {
+    const db = `${prefix}_db_${i}`;
+    out.push({ apiVersion, kind: 'MySQLDatabase', metadata: { name: `db-${i}`, namespace }, spec: { cluster: { name: 'bench', namespace: 'bench-system' }, dbName: db } });
+    out.push({
+      apiVersion,
+      kind: 'MySQLUser',
+      metadata: { name: `user-${i}`, namespace },
+      spec: { cluster: { name: 'bench', namespace: 'bench-system' }, username: `${prefix}_user_${i}`, privileges: [{ database: db, grant: 'ALL' }] },
+    });
+  }
+  return out;
+}
+
+/** Creates the objects with a fixed number of requests in flight; returns when each was created. */
+async function createAll(kube: KubeClient, objects: readonly Manifest[]): Promise<Map<string, number>> {
+  const createdAt = new Map<string, number>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < objects.length) {
+      const object = objects[next++];
+      if (object === undefined) break;
+      await kube.create(object);
+      createdAt.set(`${object.kind}/${object.metadata.name}`, performance.now());
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, () => worker()));
+  return createdAt;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+const env = await startTestEnvironment(1);
+const server = env.mariadb[0];
+if (server === undefined) throw new Error('no MariaDB');
+const kubeConfig = new KubeConfig();
+kubeConfig.loadFromFile(env.controlPlane.kubeconfig);
+const kube = new KubeClient(kubeConfig, 'flightdeck-bench');
+let operator: OperatorProcess | undefined;
+try {
+  for (const ns of ['bench-system', 'bench-api', 'bench-op', 'bench-rss']) kubectl(env.controlPlane, ['create', 'namespace', ns]);
+  await kube.apply({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'admin', namespace: 'bench-system' },
+    stringData: { username: server.adminUser, password: server.adminPassword },
+  } as KubeObject);
+  await kube.apply({
+    apiVersion,
+    kind: 'MySQLCluster',
+    metadata: { name: 'bench', namespace: 'bench-system' },
+    spec: { external: { host: server.host, port: server.port, adminSecretRef: { name: 'admin' } }, allowedNamespaces: { from: 'All' } },
+  } as KubeObject);
+
+  // T_sql: the statements themselves, one connection, on names of their own.
+  const conn = await mariadb.createConnection({ host: server.host, port: server.port, user: server.adminUser, password: server.adminPassword });
+  const sqlStart = performance.now();
+  for (let i = 0; i < pairs; i++) {
+    const db = `direct_db_${i}`;
+    const account = quoteAccount(`direct_user_${i}`, '%');
+    await conn.query(`CREATE DATABASE ${quoteIdentifier(databaseName, db)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await conn.query(`CREATE USER ${account} IDENTIFIED BY ?`, [`direct-password-${i}`]);
+    await conn.query(`GRANT ALL PRIVILEGES ON ${quoteGrantDatabase(db)}.* TO ${account}`);
+  }
+  const tSql = performance.now() - sqlStart;
+  await conn.end();
+  log(`T_sql ${seconds(tSql)} s for ${pairs * 3} statements`);
+
+  // T_api: the objects alone, nobody reconciling; then removed (no finalizers yet).
+  const apiObjects = manifests('bench-api', 'api', 0, pairs);
+  const apiStart = performance.now();
+  await createAll(kube, apiObjects);
+  const tApi = performance.now() - apiStart;
+  log(`T_api ${seconds(tApi)} s for ${apiObjects.length} objects`);
+  kubectl(env.controlPlane, ['delete', 'mysqldatabases,mysqlusers', '--all', '-n', 'bench-api', '--wait=true']);
+
+  // T_op: the operator running and idle first, then the same objects.
+  operator = await startOperator({ kubeconfig: env.controlPlane.kubeconfig, dir: env.dir, args: ['--leader-elect', 'false', '--resync-interval', '20'] });
+  const readyAt = new Map<string, number>();
+  const watchers = (['mysqldatabases', 'mysqlusers'] as const).map((plural) => {
+    const informer = new Informer<KubeObject & { kind?: string; status?: { conditions?: { type: string; status: string }[] } }>({
+      kubeConfig,
+      apiVersion,
+      plural,
+      namespace: 'bench-op',
+      logger: pino({ level: 'warn' }),
+    });
+    const kind = plural === 'mysqldatabases' ? 'MySQLDatabase' : 'MySQLUser';
+    informer.onChange((_event, object) => {
+      const key = `${kind}/${object.metadata.name}`;
+      if (!readyAt.has(key) && object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) readyAt.set(key, performance.now());
+    });
+    return informer;
+  });
+  await Promise.all(watchers.map((w) => w.start()));
+  const opObjects = manifests('bench-op', 'op', 0, pairs);
+  const opStart = performance.now();
+  const createdAt = await createAll(kube, opObjects);
+  const lastCreate = performance.now();
+  while (readyAt.size < opObjects.length) {
+    if (performance.now() - opStart > 600_000) throw new Error(`only ${readyAt.size}/${opObjects.length} objects Ready after 10 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const lastReady = Math.max(...readyAt.values());
+  const tOp = lastReady - opStart;
+  const latencies = [...readyAt.entries()].map(([key, at]) => at - (createdAt.get(key) ?? opStart)).sort((a, b) => a - b);
+  for (const w of watchers) w.stop();
+  log(`T_op ${seconds(tOp)} s`);
+
+  // Idle: SQL writes during a quiet period (resyncs every 20 s run meanwhile).
+  const writesBefore = await sqlWrites(operator);
+  await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+  const idleWrites = (await sqlWrites(operator)) - writesBefore;
+  log(`idle writes ${idleWrites} in ${idleSeconds} s`);
+
+  // Memory with rssObjects objects in the caches (all reconciled).
+  const extraPairs = Math.max(0, Math.floor((rssObjects - opObjects.length) / 2));
+  await createAll(kube, manifests('bench-rss', 'rss', 0, extraPairs));
+  const waitAll = async (): Promise<void> => {
+    for (;;) {
+      const out = kubectl(env.controlPlane, ['get', 'mysqlusers', '-n', 'bench-rss', '-o', 'jsonpath={range .items[*]}{.status.conditions[0].status}{"\\n"}{end}']);
+      if (out.split('\n').filter((l) => l === 'True').length === extraPairs) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  };
+  await waitAll();
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const rss = rssMiB(operator.pid);
+
+  const result = {
+    benchmark: 'databases-users',
+    objects: opObjects.length,
+    clientConcurrency: concurrency,
+    T_sql_s: seconds(tSql),
+    T_api_s: seconds(tApi),
+    T_op_s: seconds(tOp),
+    T_op_over_T_api_plus_T_sql: Math.round((tOp / (tApi + tSql)) * 100) / 100,
+    lag_after_last_create_s: seconds(lastReady - lastCreate),
+    latency_create_to_ready_s: { p50: seconds(percentile(latencies, 50)), p99: seconds(percentile(latencies, 99)), max: seconds(latencies.at(-1) ?? Number.NaN) },
+    idle_sql_writes: { seconds: idleSeconds, writes: idleWrites },
+    operator_rss_mib: { objects: opObjects.length + extraPairs * 2, rss },
+    goals: {
+      'T_op <= 2 x (T_api + T_sql)': tOp <= 2 * (tApi + tSql),
+      'lag <= 1 s': lastReady - lastCreate <= 1000,
+      'p99 <= 2 s': percentile(latencies, 99) <= 2000,
+      'zero idle writes': idleWrites === 0,
+      'RSS <= 150 MB': rss * 1.048576 <= 150,
+    },
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  if (operator !== undefined) await stopOperator(operator);
+  await stopTestEnvironment(env);
+}

@@ -1,0 +1,63 @@
+// What every reconciler is handed: the informer caches, the API client, the
+// event recorder, the SQL connections and the settings. Built once by the
+// manager; nothing here is global.
+import type { Logger } from 'pino';
+import type { MySQLCluster } from '../api/mysqlcluster.ts';
+import type { MySQLDatabase } from '../api/mysqldatabase.ts';
+import type { MySQLUser } from '../api/mysqluser.ts';
+import type { Informer, KubeObject } from '../runtime/informer.ts';
+import type { KubeClient } from '../runtime/kube.ts';
+import type { EventRecorder } from '../runtime/events.ts';
+import type { ClusterConnections } from './connections.ts';
+
+export interface SecretObject extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+}
+
+export type NamespaceObject = KubeObject;
+
+export interface Caches {
+  readonly clusters: Informer<MySQLCluster>;
+  readonly databases: Informer<MySQLDatabase>;
+  readonly users: Informer<MySQLUser>;
+  readonly secrets: Informer<SecretObject>;
+  readonly namespaces: Informer<NamespaceObject>;
+}
+
+export interface ControllerContext {
+  readonly kube: KubeClient;
+  readonly events: EventRecorder;
+  readonly caches: Caches;
+  readonly connections: ClusterConnections;
+  readonly logger: Logger;
+  /** How often an object is checked again for drift when nothing else happens. */
+  readonly resyncIntervalMs: number;
+  readonly now: () => Date;
+  /** Queue reconciles of other objects (e.g. users waiting for a database). */
+  readonly enqueue: {
+    readonly database: (key: string) => void;
+    readonly user: (key: string) => void;
+  };
+}
+
+/** The work-queue key of an object: namespace/name. */
+export function keyOf(object: { metadata: { namespace?: string; name: string } }): string {
+  return `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+}
+
+export function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf('/');
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+/** The value of `key` in a Secret, decoded; undefined when the Secret or key is missing. */
+export function secretValue(secret: SecretObject | undefined, key: string): string | undefined {
+  const encoded = secret?.data?.[key];
+  return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+}
+
+/** Resync with ±10 % jitter, so objects created together do not resync together. */
+export function resyncDelay(context: ControllerContext): number {
+  return Math.round(context.resyncIntervalMs * (0.9 + Math.random() * 0.2));
+}

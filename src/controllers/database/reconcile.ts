@@ -1,0 +1,158 @@
+// The MySQLDatabase reconciler. Phases, in order:
+//   1. read the spec          (InvalidSpec stops here)
+//   2. finalizer              (only with deletionPolicy: Delete)
+//   3. cluster access         (ClusterNotFound, NamespaceNotAllowed, ClusterNotReady stop here; no SQL sent)
+//   4. ownership              (Conflict, AdoptionNotAllowed stop here; nothing changed)
+//   5. database               (create, or ALTER when encoding/collation differ)
+//   6. status and dependents  (Ready; users waiting for this database are queued)
+// Deletion runs finalizeDatabase instead.
+import type { MySQLDatabase } from '../../api/mysqldatabase.ts';
+import { databaseIntent, InvalidSpecError, type DatabaseIntent } from '../../api/normalize.ts';
+import type { ReconcileOutcome } from '../../runtime/controller.ts';
+import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
+import { keyOf, resyncDelay, splitKey, type ControllerContext } from '../context.ts';
+import { syncFinalizer, removeFinalizer } from '../finalizers.ts';
+import { claimOwnership } from '../ownership.ts';
+import { writeStatus, type Readiness } from '../status.ts';
+
+/** Present only while deleting the object has work to do: dropping the database (deletionPolicy: Delete). */
+export const databaseFinalizer = 'flightdeck.t7.io/drop-database';
+
+export async function reconcileDatabase(context: ControllerContext, key: string): Promise<ReconcileOutcome | undefined> {
+  const { namespace, name } = splitKey(key);
+  const db = context.caches.databases.get(namespace, name);
+  if (db === undefined) return undefined;
+  if (db.metadata.deletionTimestamp !== undefined) {
+    await finalizeDatabase(context, db);
+    return undefined;
+  }
+
+  let intent: DatabaseIntent;
+  try {
+    intent = databaseIntent(db);
+  } catch (error) {
+    if (!(error instanceof InvalidSpecError)) throw error;
+    await writeStatus(context, db, {}, { ready: false, reason: 'InvalidSpec', message: error.message });
+    return undefined;
+  }
+  await syncFinalizer(context, db, databaseFinalizer, intent.deletionPolicy === 'Delete');
+
+  const result = accessCluster(context, db);
+  const baseStatus = { dbName: intent.dbName, cluster: `${intent.cluster.namespace}/${intent.cluster.name}` };
+  if ('halt' in result) {
+    // The cluster, its Secret or the namespace changing queues this object again.
+    await writeStatus(context, db, baseStatus, result.halt);
+    return { requeueAfterMs: resyncDelay(context) };
+  }
+
+  let readiness: Readiness;
+  let observed: { charset: string; collation: string } | undefined;
+  try {
+    const outcome = await ensureDatabase(context, db, intent, result.access);
+    readiness = outcome.readiness;
+    observed = outcome.observed;
+  } catch (error) {
+    await writeStatus(context, db, baseStatus, sqlFailure(error, `database ${intent.dbName}`));
+    throw error;
+  }
+  const wasReady = db.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  await writeStatus(
+    context,
+    db,
+    { ...baseStatus, ...(observed === undefined ? {} : { encoding: observed.charset, collation: observed.collation }) },
+    readiness,
+  );
+  if (readiness.ready && !wasReady) queueUsersOf(context, db, intent.dbName);
+  return { requeueAfterMs: resyncDelay(context) };
+}
+
+async function ensureDatabase(
+  context: ControllerContext,
+  db: MySQLDatabase,
+  intent: DatabaseIntent,
+  access: ClusterAccess,
+): Promise<{ readiness: Readiness; observed?: { charset: string; collation: string } }> {
+  const client = access.client;
+  const ownership = await claimOwnership(
+    client,
+    access,
+    'database',
+    intent.dbName,
+    { kind: 'MySQLDatabase', namespace: db.metadata.namespace ?? 'default', name: db.metadata.name, uid: db.metadata.uid ?? '' },
+    async () => (await client.getDatabase(intent.dbName)) !== undefined,
+  );
+  if ('halt' in ownership) return { readiness: ownership.halt };
+
+  let actual = await client.getDatabase(intent.dbName);
+  const where = `MySQLCluster ${access.intent.key.namespace}/${access.intent.key.name}`;
+  if (actual === undefined) {
+    await client.createDatabase(intent.dbName, { charset: intent.charset, ...(intent.collation === undefined ? {} : { collation: intent.collation }) });
+    actual = await client.getDatabase(intent.dbName);
+    context.events.record(db, 'Normal', 'Created', `created database ${intent.dbName} on ${where}`);
+  } else if (actual.charset !== intent.charset || (intent.collation !== undefined && actual.collation !== intent.collation)) {
+    await client.alterDatabase(intent.dbName, { charset: intent.charset, ...(intent.collation === undefined ? {} : { collation: intent.collation }) });
+    context.events.record(
+      db,
+      'Normal',
+      'Altered',
+      `changed database ${intent.dbName} from ${actual.charset}/${actual.collation} to ${intent.charset}/${intent.collation ?? 'the default collation'}`,
+    );
+    actual = await client.getDatabase(intent.dbName);
+  } else if (ownership.adopted) {
+    context.events.record(db, 'Normal', 'Adopted', `adopted the existing database ${intent.dbName} on ${where}`);
+  }
+  if (ownership.restored) context.events.record(db, 'Normal', 'Restored', `took back database ${intent.dbName}, recorded for this object before`);
+  if (actual === undefined) throw new Error(`database ${intent.dbName} vanished while it was being created`);
+  return {
+    readiness: { ready: true, reason: 'Ready', message: `database ${intent.dbName} exists on ${where}` },
+    observed: { charset: actual.charset, collation: actual.collation },
+  };
+}
+
+/** Users of this namespace that declare privileges on the database may have waited for it. */
+function queueUsersOf(context: ControllerContext, db: MySQLDatabase, dbName: string): void {
+  for (const user of context.caches.users.list(db.metadata.namespace)) {
+    if ((user.spec.privileges ?? []).some((p) => p.database === dbName)) context.enqueue.user(keyOf(user));
+  }
+}
+
+/**
+ * Deletion: with deletionPolicy Delete, drops the database — only if this
+ * object is its recorded owner — then lets the object go. When the cluster
+ * is unreachable the finalizer stays and the deletion is retried; when the
+ * cluster no longer exists there is nothing left to drop.
+ */
+async function finalizeDatabase(context: ControllerContext, db: MySQLDatabase): Promise<void> {
+  if (!(db.metadata.finalizers ?? []).includes(databaseFinalizer)) return;
+  let intent: DatabaseIntent | undefined;
+  try {
+    intent = databaseIntent(db);
+  } catch (error) {
+    if (!(error instanceof InvalidSpecError)) throw error;
+  }
+  if (intent?.deletionPolicy === 'Delete') {
+    const result = accessCluster(context, db);
+    if ('access' in result) {
+      const client = result.access.client;
+      try {
+        const owner = await client.getOwner('database', intent.dbName);
+        if (owner !== undefined && owner.uid === db.metadata.uid) {
+          await client.dropDatabase(intent.dbName);
+          await client.releaseOwner('database', intent.dbName, owner.uid);
+          context.events.record(db, 'Normal', 'Dropped', `dropped database ${intent.dbName} (deletionPolicy: Delete)`);
+        } else {
+          context.events.record(db, 'Warning', 'NotDropped', `database ${intent.dbName} is not owned by this object; left in place`);
+        }
+      } catch (error) {
+        await writeStatus(context, db, {}, { ...sqlFailure(error, `dropping database ${intent.dbName}`), reason: 'DeletionBlocked' });
+        throw error;
+      }
+    } else if (result.halt.reason === 'ClusterNotReady') {
+      await writeStatus(context, db, {}, { ready: false, reason: 'DeletionBlocked', message: `cannot drop the database: ${result.halt.message}` });
+      throw new Error(`deletion of ${keyOf(db)} waits for its cluster: ${result.halt.message}`);
+    } else {
+      context.events.record(db, 'Warning', 'NotDropped', `${result.halt.message}; nothing was dropped`);
+    }
+  }
+  await removeFinalizer(context, db, databaseFinalizer);
+}

@@ -1,0 +1,293 @@
+// The MySQLUser reconciler. Phases, in order:
+//   1. read the spec          (InvalidSpec stops here)
+//   2. finalizer              (only with deletionPolicy: Delete)
+//   3. cluster access         (ClusterNotFound, NamespaceNotAllowed, ClusterNotReady stop here; no SQL sent)
+//   4. tenancy of privileges  (PrivilegesRefused, WaitingForDatabase stop here; nothing changed)
+//   5. password               (read from its Secret, or generated into it)
+//   6. ownership              (Conflict, AdoptionNotAllowed stop here; nothing changed)
+//   7. account                (create, or follow a changed password / connection limit; or drop for state: absent)
+//   8. privileges             (exactly what is declared; only the difference is sent)
+//   9. connection Secret      (host, port, username, password, database, uri)
+//  10. status
+// Deletion runs finalizeUser instead.
+import { randomBytes } from 'node:crypto';
+import type { MySQLUser } from '../../api/mysqluser.ts';
+import { databaseIntent, InvalidSpecError, userIntent, type UserIntent } from '../../api/normalize.ts';
+import { passwordMatches, type Grant } from '../../mysql/client.ts';
+import type { ReconcileOutcome } from '../../runtime/controller.ts';
+import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
+import { keyOf, resyncDelay, secretValue, splitKey, type ControllerContext, type SecretObject } from '../context.ts';
+import { removeFinalizer, syncFinalizer } from '../finalizers.ts';
+import { claimOwnership } from '../ownership.ts';
+import { writeStatus, type Readiness } from '../status.ts';
+import { privilegeViolations } from '../tenancy.ts';
+import { connectionSecret, secretDataEqual } from './connection-secret.ts';
+
+/** Present only while deleting the object has work to do: dropping the user (deletionPolicy: Delete). */
+export const userFinalizer = 'flightdeck.t7.io/drop-user';
+
+const managedByLabel = { 'app.kubernetes.io/managed-by': 'flightdeck-operator' };
+
+export async function reconcileUser(context: ControllerContext, key: string): Promise<ReconcileOutcome | undefined> {
+  const { namespace, name } = splitKey(key);
+  const user = context.caches.users.get(namespace, name);
+  if (user === undefined) return undefined;
+  if (user.metadata.deletionTimestamp !== undefined) {
+    await finalizeUser(context, user);
+    return undefined;
+  }
+
+  let intent: UserIntent;
+  try {
+    intent = userIntent(user);
+  } catch (error) {
+    if (!(error instanceof InvalidSpecError)) throw error;
+    await writeStatus(context, user, {}, { ready: false, reason: 'InvalidSpec', message: error.message });
+    return undefined;
+  }
+  await syncFinalizer(context, user, userFinalizer, intent.deletionPolicy === 'Delete');
+
+  const status = {
+    username: intent.username,
+    host: intent.host,
+    cluster: `${intent.cluster.namespace}/${intent.cluster.name}`,
+    passwordSecret: intent.passwordSecret.name,
+    ...(intent.state === 'present' ? { connectionSecret: intent.connectionSecretName } : {}),
+  };
+  const result = accessCluster(context, user);
+  if ('halt' in result) {
+    await writeStatus(context, user, status, result.halt);
+    return { requeueAfterMs: resyncDelay(context) };
+  }
+
+  let readiness: Readiness;
+  try {
+    readiness =
+      intent.state === 'absent'
+        ? await ensureAbsent(context, user, intent, result.access)
+        : await ensurePresent(context, user, intent, result.access);
+  } catch (error) {
+    await writeStatus(context, user, status, sqlFailure(error, `user ${intent.username}@${intent.host}`));
+    throw error;
+  }
+  await writeStatus(context, user, status, readiness);
+  return { requeueAfterMs: resyncDelay(context) };
+}
+
+function claimant(user: MySQLUser): { kind: 'MySQLUser'; namespace: string; name: string; uid: string } {
+  return { kind: 'MySQLUser', namespace: user.metadata.namespace ?? 'default', name: user.metadata.name, uid: user.metadata.uid ?? '' };
+}
+
+async function ensureAbsent(context: ControllerContext, user: MySQLUser, intent: UserIntent, access: ClusterAccess): Promise<Readiness> {
+  const client = access.client;
+  const account = `${intent.username}@${intent.host}`;
+  const exists = async (): Promise<boolean> => (await client.getUser(intent.username, intent.host)) !== undefined;
+  const ownership = await claimOwnership(client, access, 'user', account, claimant(user), exists);
+  if ('halt' in ownership) return ownership.halt;
+  if (await exists()) {
+    await client.dropUser(intent.username, intent.host);
+    context.events.record(user, 'Normal', 'Dropped', `dropped user ${account} (state: absent)`);
+  }
+  return { ready: true, reason: 'Absent', message: `user ${account} does not exist, as declared (state: absent)` };
+}
+
+/** Tenancy phase: a tenant's privileges must be on databases its own namespace owns. */
+async function checkPrivileges(context: ControllerContext, user: MySQLUser, intent: UserIntent, access: ClusterAccess): Promise<Readiness | undefined> {
+  const namespace = user.metadata.namespace ?? 'default';
+  const clusterNamespace = access.intent.key.namespace;
+  if (namespace === clusterNamespace) return undefined;
+  const owners = new Map<string, string | undefined>();
+  for (const p of intent.privileges) {
+    if (p.database === '*' || owners.has(p.database)) continue;
+    owners.set(p.database, (await access.client.getOwner('database', p.database))?.namespace);
+  }
+  const violations = privilegeViolations(intent.privileges, namespace, clusterNamespace, (db) => owners.get(db));
+  if (violations.length === 0) return undefined;
+
+  // A database declared in this namespace but not created yet is worth waiting for, not refusing.
+  const declaredHere = new Set<string>();
+  for (const db of context.caches.databases.list(namespace)) {
+    try {
+      const dbIntent = databaseIntent(db);
+      if (dbIntent.cluster.namespace === clusterNamespace && dbIntent.cluster.name === access.intent.key.name) declaredHere.add(dbIntent.dbName);
+    } catch {
+      // An invalid MySQLDatabase declares nothing; its own status says why.
+    }
+  }
+  const waiting = [...owners.entries()].filter(([db, owner]) => owner === undefined && declaredHere.has(db)).map(([db]) => db);
+  const onlyWaiting = violations.every((v) => waiting.some((db) => v === `database ${db} is not owned by a MySQLDatabase in namespace ${namespace}`));
+  if (onlyWaiting) {
+    return { ready: false, reason: 'WaitingForDatabase', message: `waiting for database ${waiting.join(', ')} to be created by its MySQLDatabase` };
+  }
+  return { ready: false, reason: 'PrivilegesRefused', message: `refused: ${violations.join('; ')}` };
+}
+
+/**
+ * The password from its Secret; when the Secret does not exist, a strong
+ * random one is generated and stored there. A Secret that exists without the
+ * key is the user's and is not changed.
+ */
+async function resolvePassword(context: ControllerContext, user: MySQLUser, intent: UserIntent): Promise<{ password: string } | { halt: Readiness }> {
+  const namespace = user.metadata.namespace ?? 'default';
+  const ref = intent.passwordSecret;
+  let secret: SecretObject | undefined = context.caches.secrets.get(namespace, ref.name);
+  if (secret === undefined) {
+    const generated = randomBytes(24).toString('base64url');
+    const ownerReferences = intent.deletionPolicy === 'Delete' ? [ownerReferenceTo(user)] : [];
+    const created = await context.kube.create<SecretObject>({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: ref.name, namespace, labels: managedByLabel, ownerReferences },
+      type: 'Opaque',
+      data: { [ref.key]: Buffer.from(generated).toString('base64') },
+    });
+    // undefined: it was created meanwhile (the cache lags); read what is there.
+    secret = created ?? (await context.kube.get<SecretObject>({ apiVersion: 'v1', kind: 'Secret', namespace, name: ref.name }));
+    if (created !== undefined) context.events.record(user, 'Normal', 'PasswordGenerated', `generated a password into Secret ${ref.name}`);
+  }
+  const password = secretValue(secret, ref.key);
+  if (password === undefined || password === '') {
+    return { halt: { ready: false, reason: 'PasswordSecretInvalid', message: `Secret ${ref.name} has no value for key "${ref.key}"` } };
+  }
+  return { password };
+}
+
+function ownerReferenceTo(user: MySQLUser): { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean } {
+  return { apiVersion: user.apiVersion, kind: user.kind, name: user.metadata.name, uid: user.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+}
+
+function grantsOf(intent: UserIntent): Grant[] {
+  return intent.privileges
+    .filter((p) => p.privileges.length > 0 || p.withGrantOption)
+    .map((p) => ({ database: p.database, table: p.table, privileges: [...p.privileges], withGrantOption: p.withGrantOption }));
+}
+
+function describeGrant(g: Grant): string {
+  return `${g.privileges.join(', ') || 'USAGE'}${g.withGrantOption ? ' WITH GRANT OPTION' : ''} ON ${g.database}.${g.table}`;
+}
+
+async function ensurePresent(context: ControllerContext, user: MySQLUser, intent: UserIntent, access: ClusterAccess): Promise<Readiness> {
+  const refused = await checkPrivileges(context, user, intent, access);
+  if (refused !== undefined) return refused;
+  const resolved = await resolvePassword(context, user, intent);
+  if ('halt' in resolved) return resolved.halt;
+  const { password } = resolved;
+
+  const client = access.client;
+  const account = `${intent.username}@${intent.host}`;
+  let info = await client.getUser(intent.username, intent.host);
+  const ownership = await claimOwnership(client, access, 'user', account, claimant(user), () => Promise.resolve(info !== undefined));
+  if ('halt' in ownership) return ownership.halt;
+
+  if (info === undefined) {
+    await client.createUser(intent.username, intent.host, password, { maxUserConnections: intent.maxUserConnections });
+    context.events.record(user, 'Normal', 'Created', `created user ${account}`);
+    info = await client.getUser(intent.username, intent.host);
+  } else {
+    if (ownership.adopted) context.events.record(user, 'Normal', 'Adopted', `adopted the existing user ${account}`);
+    if (!passwordMatches(info, password)) {
+      await client.setPassword(intent.username, intent.host, password);
+      context.events.record(user, 'Normal', 'PasswordChanged', `set the password of ${account} from Secret ${intent.passwordSecret.name}`);
+    }
+    if (info.maxUserConnections !== intent.maxUserConnections) {
+      await client.setMaxUserConnections(intent.username, intent.host, intent.maxUserConnections);
+    }
+  }
+  if (info === undefined) throw new Error(`user ${account} vanished while it was being created`);
+
+  const change = await client.setGrants(intent.username, intent.host, grantsOf(intent));
+  if (change.granted.length + change.revoked.length > 0) {
+    const parts = [
+      ...(change.granted.length > 0 ? [`granted ${change.granted.map(describeGrant).join('; ')}`] : []),
+      ...(change.revoked.length > 0 ? [`revoked ${change.revoked.map(describeGrant).join('; ')}`] : []),
+    ];
+    context.events.record(user, 'Normal', 'PrivilegesChanged', parts.join('; '));
+  }
+
+  const conflict = await writeConnectionSecret(context, user, intent, access, password);
+  if (conflict !== undefined) return conflict;
+  const databases = intent.privileges.filter((p) => p.privileges.length > 0).map((p) => `${p.database}.${p.table}`);
+  return {
+    ready: true,
+    reason: 'Ready',
+    message: `user ${account} exists${databases.length > 0 ? ` with privileges on ${databases.join(', ')}` : ' (USAGE only)'}`,
+  };
+}
+
+/** Applies the connection Secret when its content differs; refuses to take over a Secret this object did not write. */
+async function writeConnectionSecret(
+  context: ControllerContext,
+  user: MySQLUser,
+  intent: UserIntent,
+  access: ClusterAccess,
+  password: string,
+): Promise<Readiness | undefined> {
+  const namespace = user.metadata.namespace ?? 'default';
+  const desired = connectionSecret({
+    name: intent.connectionSecretName,
+    namespace,
+    owner: ownerReferenceTo(user),
+    labels: managedByLabel,
+    host: access.endpoint.host,
+    port: access.endpoint.port,
+    username: intent.username,
+    password,
+    privileges: intent.privileges,
+  });
+  const existing = context.caches.secrets.get(namespace, intent.connectionSecretName);
+  if (existing !== undefined) {
+    const ours = (existing.metadata.ownerReferences ?? []).some((o) => o.uid === user.metadata.uid);
+    if (!ours) {
+      return {
+        ready: false,
+        reason: 'ConnectionSecretConflict',
+        message: `Secret ${intent.connectionSecretName} exists and was not written for this MySQLUser; name another in spec.connectionSecret`,
+      };
+    }
+    if (secretDataEqual(existing.data, desired.data)) return undefined;
+  }
+  await context.kube.apply(desired);
+  return undefined;
+}
+
+/**
+ * Deletion: with deletionPolicy Delete, drops the user — only if this object
+ * is its recorded owner — then lets the object go. An unreachable cluster
+ * keeps the finalizer and retries; a cluster that no longer exists leaves
+ * nothing to drop.
+ */
+async function finalizeUser(context: ControllerContext, user: MySQLUser): Promise<void> {
+  if (!(user.metadata.finalizers ?? []).includes(userFinalizer)) return;
+  let intent: UserIntent | undefined;
+  try {
+    intent = userIntent(user);
+  } catch (error) {
+    if (!(error instanceof InvalidSpecError)) throw error;
+  }
+  if (intent?.deletionPolicy === 'Delete') {
+    const account = `${intent.username}@${intent.host}`;
+    const result = accessCluster(context, user);
+    if ('access' in result) {
+      const client = result.access.client;
+      try {
+        const owner = await client.getOwner('user', account);
+        if (owner !== undefined && owner.uid === user.metadata.uid) {
+          await client.dropUser(intent.username, intent.host);
+          await client.releaseOwner('user', account, owner.uid);
+          context.events.record(user, 'Normal', 'Dropped', `dropped user ${account} (deletionPolicy: Delete)`);
+        } else {
+          context.events.record(user, 'Warning', 'NotDropped', `user ${account} is not owned by this object; left in place`);
+        }
+      } catch (error) {
+        await writeStatus(context, user, {}, { ...sqlFailure(error, `dropping user ${account}`), reason: 'DeletionBlocked' });
+        throw error;
+      }
+    } else if (result.halt.reason === 'ClusterNotReady') {
+      await writeStatus(context, user, {}, { ready: false, reason: 'DeletionBlocked', message: `cannot drop the user: ${result.halt.message}` });
+      throw new Error(`deletion of ${keyOf(user)} waits for its cluster: ${result.halt.message}`);
+    } else {
+      context.events.record(user, 'Warning', 'NotDropped', `${result.halt.message}; nothing was dropped`);
+    }
+  }
+  await removeFinalizer(context, user, userFinalizer);
+}

@@ -1,0 +1,75 @@
+// Runs the operator from this checkout as its own process, as a user would
+// (`flightdeck operator`), against a test environment's API server.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './paths.ts';
+import { startProcess, stopProcess, waitUntil, type StartedProcess } from './processes.ts';
+
+export interface OperatorProcess extends StartedProcess {
+  /** The port of /metrics, /healthz and /readyz. */
+  readonly httpPort: number;
+}
+
+export interface StartOperatorOptions {
+  kubeconfig: string;
+  /** Where the log file goes. */
+  dir: string;
+  name?: string;
+  /** Extra flags, e.g. ['--resync-interval', '2']. */
+  args?: readonly string[];
+  /** Wait for 'operator running' (leading, caches synced); false for a standby. */
+  waitUntilRunning?: boolean;
+}
+
+export async function startOperator(options: StartOperatorOptions): Promise<OperatorProcess> {
+  const name = options.name ?? 'operator';
+  const proc = startProcess({
+    name,
+    command: process.execPath,
+    args: [join(repoRoot, 'src/cli/main.ts'), 'operator', '--http-address', '127.0.0.1:0', ...(options.args ?? [])],
+    logFile: join(options.dir, `${name}.log`),
+    env: { ...process.env, KUBECONFIG: options.kubeconfig },
+    cwd: repoRoot,
+  });
+  const log = (): string => readFileSync(proc.logFile, 'utf8');
+  let httpPort = 0;
+  await waitUntil(
+    `${name} to serve HTTP`,
+    () => {
+      const match = /"port":(\d+),"msg":"serving \/metrics/.exec(log());
+      if (match?.[1] !== undefined) httpPort = Number(match[1]);
+      return Promise.resolve(httpPort > 0);
+    },
+    { timeoutMs: 30_000, process: proc },
+  );
+  if (options.waitUntilRunning ?? true) {
+    await waitUntil(`${name} to run its controllers`, () => Promise.resolve(log().includes('"msg":"operator running"')), {
+      timeoutMs: 60_000,
+      process: proc,
+    });
+  }
+  return { ...proc, httpPort };
+}
+
+export function stopOperator(operator: StartedProcess, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+  if (signal === 'SIGKILL') {
+    try {
+      process.kill(-operator.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  return stopProcess(operator.pid, 30_000);
+}
+
+/** The operator's Prometheus counter `flightdeck_sql_statements_total` for writes, summed over verbs. */
+export async function sqlWrites(operator: OperatorProcess): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${operator.httpPort}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('flightdeck_sql_statements_total{') && line.includes('kind="write"')) {
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}

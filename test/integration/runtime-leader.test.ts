@@ -1,0 +1,283 @@
+// Leader election on a real kube-apiserver: two candidates with short timings
+// (lease 3 s, renew deadline 2 s, retry 0.5 s), as two operator replicas
+// would run it. What is checked is what an administrator sees: who leads, the
+// Lease object, and how long a takeover takes.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { before, describe, it, type TestContext } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { LeaderElector, type LeaderElectionOptions } from '../../src/runtime/leaderelection.ts';
+import { OperatorMetrics } from '../../src/runtime/metrics.ts';
+import { kubectl, type KubectlTarget } from '../env/kubectl.ts';
+import { testEnvironment } from '../env/shared.ts';
+
+const timings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
+const microTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+// At module level rather than in before(): testEnvironment() registers its
+// own after() hook, which must belong to the file, not to a hook.
+const env = await testEnvironment();
+const target: KubectlTarget = env.controlPlane;
+const kubeconfigPath = env.controlPlane.kubeconfig;
+const namespace = `leader-${process.pid}`;
+let leaseCounter = 0;
+
+before(() => {
+  kubectl(target, ['create', 'namespace', namespace]);
+});
+
+interface Candidate {
+  readonly elector: LeaderElector;
+  readonly identity: string;
+  readonly events: string[];
+  readonly metrics: OperatorMetrics;
+}
+
+function kubeConfigFrom(file: string): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(file);
+  return kubeConfig;
+}
+
+/** A candidate for `lease`, stopped when the test ends. */
+function candidate(t: TestContext, lease: string, identity: string, extra: Partial<LeaderElectionOptions> = {}): Candidate {
+  const events: string[] = [];
+  const metrics = new OperatorMetrics(new Registry());
+  const elector = new LeaderElector({
+    kubeConfig: kubeConfigFrom(kubeconfigPath),
+    namespace,
+    name: lease,
+    identity,
+    ...timings,
+    logger: pino({ level: 'silent' }),
+    metrics,
+    onStartedLeading: () => events.push('started'),
+    onStoppedLeading: () => events.push('stopped'),
+    ...extra,
+  });
+  t.after(() => elector.stop());
+  return { elector, identity, events, metrics };
+}
+
+function newLease(): string {
+  return `flightdeck-${++leaseCounter}`;
+}
+
+interface LeaseObject {
+  metadata: { resourceVersion: string };
+  spec: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+function readLease(name: string): LeaseObject {
+  return JSON.parse(kubectl(target, ['get', 'lease', name, '-n', namespace, '-o', 'json'])) as LeaseObject;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `condition` every 20 ms; returns the milliseconds it took, fails after `timeoutMs`. */
+async function waitFor(what: string, condition: () => boolean, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > timeoutMs) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+  return performance.now() - started;
+}
+
+async function leaderOf(candidates: readonly Candidate[]): Promise<{ leader: Candidate; follower: Candidate }> {
+  await waitFor('a leader', () => candidates.some((c) => c.elector.isLeader()), 5_000);
+  const leader = candidates.find((c) => c.elector.isLeader());
+  const follower = candidates.find((c) => c !== leader);
+  assert.ok(leader !== undefined && follower !== undefined);
+  return { leader, follower };
+}
+
+async function metricText(c: Candidate): Promise<string> {
+  return c.metrics.registry.metrics();
+}
+
+describe('LeaderElector on a real API server', () => {
+  it('of two candidates exactly one leads, and the Lease says so with microsecond timestamps', async (t) => {
+    const lease = newLease();
+    const a = candidate(t, lease, 'replica-a');
+    const b = candidate(t, lease, 'replica-b');
+    a.elector.run();
+    b.elector.run();
+    const { leader, follower } = await leaderOf([a, b]);
+
+    // Over several renew periods, never two leaders and never a change of leader.
+    for (let i = 0; i < 20; i++) {
+      assert.equal(leader.elector.isLeader(), true, 'the leader keeps leading');
+      assert.equal(follower.elector.isLeader(), false, 'the follower never leads meanwhile');
+      await sleep(100);
+    }
+    assert.deepEqual(leader.events, ['started']);
+    assert.deepEqual(follower.events, []);
+    assert.match(await metricText(leader), /^flightdeck_leader 1$/m);
+    assert.match(await metricText(follower), /^flightdeck_leader 0$/m);
+
+    const first = readLease(lease);
+    assert.equal(first.spec.holderIdentity, leader.identity);
+    assert.equal(first.spec.leaseDurationSeconds, 3);
+    assert.equal(first.spec.leaseTransitions, 0);
+    assert.match(first.spec.renewTime ?? '', microTime);
+    assert.match(first.spec.acquireTime ?? '', microTime);
+
+    await sleep(1_200);
+    const later = readLease(lease);
+    assert.notEqual(later.spec.renewTime, first.spec.renewTime, 'the leader renews');
+    assert.equal(later.spec.acquireTime, first.spec.acquireTime, 'renewing keeps the acquire time');
+    assert.equal(later.spec.holderIdentity, leader.identity);
+  });
+
+  it('stop() releases the lease and the other candidate takes over at once', async (t) => {
+    const lease = newLease();
+    const a = candidate(t, lease, 'replica-a');
+    const b = candidate(t, lease, 'replica-b');
+    a.elector.run();
+    b.elector.run();
+    const { leader, follower } = await leaderOf([a, b]);
+
+    await leader.elector.stop();
+    assert.equal(leader.elector.isLeader(), false);
+    assert.deepEqual(leader.events, ['started', 'stopped']);
+    const released = readLease(lease);
+    assert.ok(released.spec.holderIdentity === '' || released.spec.holderIdentity === follower.identity, 'released or already taken');
+
+    // Well under the 3 s lease duration: the follower's next retry takes it.
+    const tookMs = await waitFor('the follower to lead', () => follower.elector.isLeader(), 1_500);
+    t.diagnostic(`takeover after release: ${Math.round(tookMs)} ms`);
+    const taken = readLease(lease);
+    assert.equal(taken.spec.holderIdentity, follower.identity);
+    assert.equal(taken.spec.leaseTransitions, 1);
+    assert.equal(taken.spec.leaseDurationSeconds, 3);
+    assert.deepEqual(follower.events, ['started']);
+  });
+
+  it('a leader that dies without releasing is replaced after about the lease duration, not before', async (t) => {
+    const lease = newLease();
+    const a = candidate(t, lease, 'replica-a', { releaseOnStop: false });
+    const b = candidate(t, lease, 'replica-b', { releaseOnStop: false });
+    a.elector.run();
+    b.elector.run();
+    const { leader, follower } = await leaderOf([a, b]);
+    await sleep(700); // let the follower see a renewal or two
+
+    await leader.elector.stop(); // stops renewing; the Lease still names it
+    assert.equal(readLease(lease).spec.holderIdentity, leader.identity);
+
+    // The follower saw the last renewal at most one retry (+ jitter) after it
+    // happened, and the leader renewed at most one retry before stopping, so
+    // takeover comes between 3 s - 0.5 s and 3 s + 2 × 0.6 s after the stop.
+    const tookMs = await waitFor('the follower to take the expired lease', () => follower.elector.isLeader(), 6_000);
+    t.diagnostic(`takeover after a silent death: ${Math.round(tookMs)} ms`);
+    assert.ok(tookMs >= 2_300, `took over after ${Math.round(tookMs)} ms, before the lease could have expired`);
+    assert.ok(tookMs <= 4_700, `took over after ${Math.round(tookMs)} ms, long after the lease expired`);
+    const taken = readLease(lease);
+    assert.equal(taken.spec.holderIdentity, follower.identity);
+    assert.equal(taken.spec.leaseTransitions, 1);
+  });
+
+  it('a leader notices at once when the Lease is taken by someone else, and re-acquires it when that holder goes silent', async (t) => {
+    const lease = newLease();
+    const a = candidate(t, lease, 'replica-a');
+    a.elector.run();
+    await waitFor('replica-a to lead', () => a.elector.isLeader(), 5_000);
+
+    // Another process (here: kubectl) writes itself into the lease.
+    const current = readLease(lease);
+    kubectl(target, ['patch', 'lease', lease, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { holderIdentity: 'intruder' } })]);
+    const noticedMs = await waitFor('replica-a to step down', () => !a.elector.isLeader(), 1_500);
+    t.diagnostic(`noticed the new holder after ${Math.round(noticedMs)} ms`);
+    assert.deepEqual(a.events, ['started', 'stopped']);
+    assert.equal(readLease(lease).spec.holderIdentity, 'intruder');
+    assert.notEqual(readLease(lease).metadata.resourceVersion, current.metadata.resourceVersion);
+
+    // The intruder never renews: after the lease duration replica-a takes it back.
+    const backMs = await waitFor('replica-a to lead again', () => a.elector.isLeader(), 5_000);
+    assert.ok(backMs >= 2_000, `re-acquired after ${Math.round(backMs)} ms, before the intruder's lease expired`);
+    assert.deepEqual(a.events, ['started', 'stopped', 'started']);
+    assert.equal(readLease(lease).spec.holderIdentity, 'replica-a');
+  });
+
+  it('a leader cut off from the API server stops leading within the renew deadline', async (t) => {
+    const proxy = await startCuttableProxy(new URL(kubeConfigFrom(kubeconfigPath).getCurrentCluster()?.server ?? '').port);
+    t.after(() => proxy.close());
+    const viaProxy = join(env.dir, `kubeconfig-proxy-${process.pid}`);
+    writeFileSync(viaProxy, readFileSync(kubeconfigPath, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://127.0.0.1:${proxy.port}`), {
+      mode: 0o600,
+    });
+    const lease = newLease();
+    const a = candidate(t, lease, 'replica-a', { kubeConfig: kubeConfigFrom(viaProxy) });
+    a.elector.run();
+    await waitFor('replica-a to lead', () => a.elector.isLeader(), 5_000);
+    await sleep(600);
+
+    // From now on requests hang: nothing answers, nothing fails fast.
+    const cutAt = performance.now();
+    proxy.cut();
+    await waitFor('the callback for the lost leadership', () => a.events.includes('stopped'), 3_000);
+    const steppedDownMs = performance.now() - cutAt;
+    t.diagnostic(`stepped down ${Math.round(steppedDownMs)} ms after the cut`);
+    assert.equal(a.elector.isLeader(), false);
+    assert.ok(steppedDownMs <= timings.renewDeadlineMs + 300, `stepped down after ${Math.round(steppedDownMs)} ms`);
+    assert.match(await metricText(a), /^flightdeck_leader 0$/m);
+  });
+});
+
+interface CuttableProxy {
+  readonly port: number;
+  /** From now on, hold every connection open without forwarding a byte. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy on 127.0.0.1 to `targetPort` that can be made to black-hole traffic, as a partitioned network does. */
+async function startCuttableProxy(targetPort: string): Promise<CuttableProxy> {
+  const sockets = new Set<Socket>();
+  let cut = false;
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => client.destroy());
+    if (cut) return; // accepted, never answered
+    const upstream = connect(Number(targetPort), '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('data', (chunk: Buffer) => {
+      if (!cut) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (!cut) client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return {
+    port: address.port,
+    cut: () => {
+      cut = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
