@@ -13,7 +13,17 @@
 // differs, so a resync of an unchanged object sends zero writes.
 import type { ConnectionConfig } from 'mariadb';
 import { MySQLError, ReservedDatabaseError, toMySQLError } from './errors.ts';
-import { grantStatement, grantee, grantsFromRows, readGrantsSql, revokeStatement, type PrivilegeRow } from './grant-sql.ts';
+import { grantStatement, grantee, grantsFromRows, revokeStatement } from './grant-sql.ts';
+import {
+  databaseGrantsSql,
+  databaseRows,
+  globalAccessSql,
+  globalPrivilegesSql,
+  globalRows,
+  hasGlobalPrivileges,
+  tableGrantsSql,
+  tableRows,
+} from './grant-tables.ts';
 import { desiredGrants, diffGrants, reportGrant, type Grant } from './grants.ts';
 import {
   charsetName,
@@ -29,7 +39,7 @@ import {
 import { OwnerRecords, type OwnedKind, type Owner } from './owners.ts';
 import { hashForNewPassword } from './password.ts';
 import { ConnectionPool } from './pool.ts';
-import { integer, optionalText, rowsOf, text, type Statement, type StatementObserver } from './statement.ts';
+import { integer, optionalText, rowsOf, text, type Row, type Statement, type StatementObserver } from './statement.ts';
 
 export type { Grant } from './grants.ts';
 export type { OwnedKind, Owner } from './owners.ts';
@@ -274,7 +284,7 @@ export class MySQLClient {
    * account without privileges or one that does not exist.
    */
   async getGrants(user: string, host: string): Promise<Grant[]> {
-    return (await this.#readGrants(grantee(user, host))).map(reportGrant);
+    return (await this.#readGrants(user, host)).map(reportGrant);
   }
 
   /**
@@ -287,23 +297,23 @@ export class MySQLClient {
   async setGrants(user: string, host: string, desired: readonly Grant[]): Promise<GrantChangeReport> {
     const account = quoteAccount(user, host);
     const want = desiredGrants(desired);
-    const have = await this.#readGrants(grantee(user, host));
+    const have = await this.#readGrants(user, host);
     const changes = diffGrants(have, want);
     for (const g of changes.revoke) await this.#run({ kind: 'write', verb: 'REVOKE', sql: revokeStatement(account, g) });
     for (const g of changes.grant) await this.#run({ kind: 'write', verb: 'GRANT', sql: grantStatement(account, g) });
     return { granted: changes.grant.map(reportGrant), revoked: changes.revoke.map(reportGrant) };
   }
 
-  async #readGrants(account: string): Promise<ReturnType<typeof grantsFromRows>> {
-    const rows = rowsOf(await this.#run({ kind: 'read', verb: 'SELECT', sql: readGrantsSql, values: [account, account, account] }));
-    const privilegeRows: PrivilegeRow[] = rows.map((r) => ({
-      level: text(r, 'level'),
-      db: text(r, 'db'),
-      tbl: text(r, 'tbl'),
-      privilege: text(r, 'privilege'),
-      grantable: text(r, 'grantable'),
-    }));
-    return grantsFromRows(privilegeRows);
+  /** The stored grants, read from the grant tables by key (see grant-tables.ts for why not information_schema). */
+  async #readGrants(user: string, host: string): Promise<ReturnType<typeof grantsFromRows>> {
+    const account = grantee(user, host);
+    // The grant tables keep hosts in lower case, as grantee() writes them.
+    const key = [host.toLowerCase(), user];
+    const read = async (sql: string, values: readonly string[]): Promise<Row[]> =>
+      rowsOf(await this.#run({ kind: 'read', verb: 'SELECT', sql, values: [...values] }));
+    const [access, databases, tables] = [await read(globalAccessSql, key), await read(databaseGrantsSql, key), await read(tableGrantsSql, key)];
+    const global = hasGlobalPrivileges(access) ? globalRows(await read(globalPrivilegesSql, [account])) : [];
+    return grantsFromRows([...global, ...databaseRows(databases), ...tableRows(tables)]);
   }
 
   // Ownership

@@ -1,6 +1,7 @@
-// The SQL side of grants: the query that reads a user's grants from
-// information_schema and the GRANT/REVOKE statements that change them. Pure
-// string building, tested on its own; the client runs what this returns.
+// The SQL side of grants: grouping the stored privilege rows (read by
+// grant-tables.ts) into grants, and the GRANT/REVOKE statements that change
+// them. Pure string building, tested on its own; the client runs what this
+// returns.
 import {
   databaseName,
   databaseOfGrantPattern,
@@ -23,23 +24,7 @@ export function grantee(user: string, host: string): string {
   return `'${validate(userName, user)}'@'${validate(hostName, host).toLowerCase()}'`;
 }
 
-/**
- * One row per stored privilege at every level. USER_PRIVILEGES always has a
- * row for an existing account (USAGE when it has no global privilege);
- * IS_GRANTABLE carries the level's grant option. Column and routine grants
- * are not read.
- */
-export const readGrantsSql = [
-  "SELECT 'global' AS level, '*' AS db, '*' AS tbl, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable",
-  'FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?',
-  'UNION ALL',
-  "SELECT 'database', TABLE_SCHEMA, '*', PRIVILEGE_TYPE, IS_GRANTABLE",
-  'FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?',
-  'UNION ALL',
-  "SELECT 'table', TABLE_SCHEMA, TABLE_NAME, PRIVILEGE_TYPE, IS_GRANTABLE",
-  'FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?',
-].join(' ');
-
+/** One stored privilege at one level, as grant-tables.ts reads it (information_schema's shape). */
 export interface PrivilegeRow {
   readonly level: string;
   readonly db: string;

@@ -5,13 +5,13 @@
 //   4. ownership              (Conflict, AdoptionNotAllowed stop here; nothing changed)
 //   5. database               (create, or ALTER when encoding/collation differ)
 //   6. status and dependents  (Ready; users waiting for this database are queued)
-// Deletion runs finalizeDatabase instead.
+// Deletion drops the database (deletionPolicy: Delete) in lifecycle.ts.
 import type { MySQLDatabase } from '../../api/mysqldatabase.ts';
-import { databaseIntent, InvalidSpecError, type DatabaseIntent } from '../../api/normalize.ts';
+import { databaseIntent, type DatabaseIntent } from '../../api/normalize.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
 import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
 import { keyOf, resyncDelay, splitKey, type ControllerContext } from '../context.ts';
-import { syncFinalizer, removeFinalizer } from '../finalizers.ts';
+import { reconcileLifecycle } from '../lifecycle.ts';
 import { claimOwnership } from '../ownership.ts';
 import { writeStatus, type Readiness } from '../status.ts';
 
@@ -20,23 +20,16 @@ export const databaseFinalizer = 'flightdeck.t7.io/drop-database';
 
 export async function reconcileDatabase(context: ControllerContext, key: string): Promise<ReconcileOutcome | undefined> {
   const { namespace, name } = splitKey(key);
-  const db = context.caches.databases.get(namespace, name);
-  if (db === undefined) return undefined;
-  if (db.metadata.deletionTimestamp !== undefined) {
-    await finalizeDatabase(context, db);
-    return undefined;
-  }
+  return reconcileLifecycle(context, context.caches.databases.get(namespace, name), {
+    finalizer: databaseFinalizer,
+    intent: databaseIntent,
+    needsFinalizer: (intent) => intent.deletionPolicy === 'Delete',
+    owned: (intent) => ({ what: 'database', key: intent.dbName, drop: (client) => client.dropDatabase(intent.dbName) }),
+    apply: (db, intent) => applyDatabase(context, db, intent),
+  });
+}
 
-  let intent: DatabaseIntent;
-  try {
-    intent = databaseIntent(db);
-  } catch (error) {
-    if (!(error instanceof InvalidSpecError)) throw error;
-    await writeStatus(context, db, {}, { ready: false, reason: 'InvalidSpec', message: error.message });
-    return undefined;
-  }
-  await syncFinalizer(context, db, databaseFinalizer, intent.deletionPolicy === 'Delete');
-
+async function applyDatabase(context: ControllerContext, db: MySQLDatabase, intent: DatabaseIntent): Promise<ReconcileOutcome | undefined> {
   const result = accessCluster(context, db);
   const baseStatus = { dbName: intent.dbName, cluster: `${intent.cluster.namespace}/${intent.cluster.name}` };
   if ('halt' in result) {
@@ -114,45 +107,4 @@ function queueUsersOf(context: ControllerContext, db: MySQLDatabase, dbName: str
   for (const user of context.caches.users.list(db.metadata.namespace)) {
     if ((user.spec.privileges ?? []).some((p) => p.database === dbName)) context.enqueue.user(keyOf(user));
   }
-}
-
-/**
- * Deletion: with deletionPolicy Delete, drops the database — only if this
- * object is its recorded owner — then lets the object go. When the cluster
- * is unreachable the finalizer stays and the deletion is retried; when the
- * cluster no longer exists there is nothing left to drop.
- */
-async function finalizeDatabase(context: ControllerContext, db: MySQLDatabase): Promise<void> {
-  if (!(db.metadata.finalizers ?? []).includes(databaseFinalizer)) return;
-  let intent: DatabaseIntent | undefined;
-  try {
-    intent = databaseIntent(db);
-  } catch (error) {
-    if (!(error instanceof InvalidSpecError)) throw error;
-  }
-  if (intent?.deletionPolicy === 'Delete') {
-    const result = accessCluster(context, db);
-    if ('access' in result) {
-      const client = result.access.client;
-      try {
-        const owner = await client.getOwner('database', intent.dbName);
-        if (owner !== undefined && owner.uid === db.metadata.uid) {
-          await client.dropDatabase(intent.dbName);
-          await client.releaseOwner('database', intent.dbName, owner.uid);
-          context.events.record(db, 'Normal', 'Dropped', `dropped database ${intent.dbName} (deletionPolicy: Delete)`);
-        } else {
-          context.events.record(db, 'Warning', 'NotDropped', `database ${intent.dbName} is not owned by this object; left in place`);
-        }
-      } catch (error) {
-        await writeStatus(context, db, {}, { ...sqlFailure(error, `dropping database ${intent.dbName}`), reason: 'DeletionBlocked' });
-        throw error;
-      }
-    } else if (result.halt.reason === 'ClusterNotReady') {
-      await writeStatus(context, db, {}, { ready: false, reason: 'DeletionBlocked', message: `cannot drop the database: ${result.halt.message}` });
-      throw new Error(`deletion of ${keyOf(db)} waits for its cluster: ${result.halt.message}`);
-    } else {
-      context.events.record(db, 'Warning', 'NotDropped', `${result.halt.message}; nothing was dropped`);
-    }
-  }
-  await removeFinalizer(context, db, databaseFinalizer);
 }

@@ -9,15 +9,15 @@
 //   8. privileges             (exactly what is declared; only the difference is sent)
 //   9. connection Secret      (host, port, username, password, database, uri)
 //  10. status
-// Deletion runs finalizeUser instead.
+// Deletion drops the user (deletionPolicy: Delete) in lifecycle.ts.
 import { randomBytes } from 'node:crypto';
 import type { MySQLUser } from '../../api/mysqluser.ts';
-import { databaseIntent, InvalidSpecError, userIntent, type UserIntent } from '../../api/normalize.ts';
+import { databaseIntent, userIntent, type UserIntent } from '../../api/normalize.ts';
 import { passwordMatches, type Grant } from '../../mysql/client.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
 import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
-import { keyOf, resyncDelay, secretValue, splitKey, type ControllerContext, type SecretObject } from '../context.ts';
-import { removeFinalizer, syncFinalizer } from '../finalizers.ts';
+import { resyncDelay, secretValue, splitKey, type ControllerContext, type SecretObject } from '../context.ts';
+import { reconcileLifecycle } from '../lifecycle.ts';
 import { claimOwnership } from '../ownership.ts';
 import { writeStatus, type Readiness } from '../status.ts';
 import { privilegeViolations } from '../tenancy.ts';
@@ -30,23 +30,20 @@ const managedByLabel = { 'app.kubernetes.io/managed-by': 'flightdeck-operator' }
 
 export async function reconcileUser(context: ControllerContext, key: string): Promise<ReconcileOutcome | undefined> {
   const { namespace, name } = splitKey(key);
-  const user = context.caches.users.get(namespace, name);
-  if (user === undefined) return undefined;
-  if (user.metadata.deletionTimestamp !== undefined) {
-    await finalizeUser(context, user);
-    return undefined;
-  }
+  return reconcileLifecycle(context, context.caches.users.get(namespace, name), {
+    finalizer: userFinalizer,
+    intent: userIntent,
+    needsFinalizer: (intent) => intent.deletionPolicy === 'Delete',
+    owned: (intent) => ({
+      what: 'user',
+      key: `${intent.username}@${intent.host}`,
+      drop: (client) => client.dropUser(intent.username, intent.host),
+    }),
+    apply: (user, intent) => applyUser(context, user, intent),
+  });
+}
 
-  let intent: UserIntent;
-  try {
-    intent = userIntent(user);
-  } catch (error) {
-    if (!(error instanceof InvalidSpecError)) throw error;
-    await writeStatus(context, user, {}, { ready: false, reason: 'InvalidSpec', message: error.message });
-    return undefined;
-  }
-  await syncFinalizer(context, user, userFinalizer, intent.deletionPolicy === 'Delete');
-
+async function applyUser(context: ControllerContext, user: MySQLUser, intent: UserIntent): Promise<ReconcileOutcome | undefined> {
   const status = {
     username: intent.username,
     host: intent.host,
@@ -248,46 +245,4 @@ async function writeConnectionSecret(
   }
   await context.kube.apply(desired);
   return undefined;
-}
-
-/**
- * Deletion: with deletionPolicy Delete, drops the user — only if this object
- * is its recorded owner — then lets the object go. An unreachable cluster
- * keeps the finalizer and retries; a cluster that no longer exists leaves
- * nothing to drop.
- */
-async function finalizeUser(context: ControllerContext, user: MySQLUser): Promise<void> {
-  if (!(user.metadata.finalizers ?? []).includes(userFinalizer)) return;
-  let intent: UserIntent | undefined;
-  try {
-    intent = userIntent(user);
-  } catch (error) {
-    if (!(error instanceof InvalidSpecError)) throw error;
-  }
-  if (intent?.deletionPolicy === 'Delete') {
-    const account = `${intent.username}@${intent.host}`;
-    const result = accessCluster(context, user);
-    if ('access' in result) {
-      const client = result.access.client;
-      try {
-        const owner = await client.getOwner('user', account);
-        if (owner !== undefined && owner.uid === user.metadata.uid) {
-          await client.dropUser(intent.username, intent.host);
-          await client.releaseOwner('user', account, owner.uid);
-          context.events.record(user, 'Normal', 'Dropped', `dropped user ${account} (deletionPolicy: Delete)`);
-        } else {
-          context.events.record(user, 'Warning', 'NotDropped', `user ${account} is not owned by this object; left in place`);
-        }
-      } catch (error) {
-        await writeStatus(context, user, {}, { ...sqlFailure(error, `dropping user ${account}`), reason: 'DeletionBlocked' });
-        throw error;
-      }
-    } else if (result.halt.reason === 'ClusterNotReady') {
-      await writeStatus(context, user, {}, { ready: false, reason: 'DeletionBlocked', message: `cannot drop the user: ${result.halt.message}` });
-      throw new Error(`deletion of ${keyOf(user)} waits for its cluster: ${result.halt.message}`);
-    } else {
-      context.events.record(user, 'Warning', 'NotDropped', `${result.halt.message}; nothing was dropped`);
-    }
-  }
-  await removeFinalizer(context, user, userFinalizer);
 }
