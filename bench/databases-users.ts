@@ -13,12 +13,12 @@
 // Run: node bench/databases-users.ts [--objects 500] [--idle-seconds 60] [--rss-objects 5000]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import * as mariadb from 'mariadb';
 import { pino } from 'pino';
 import { apiVersion } from '../src/api/common.ts';
 import { Informer, type KubeObject } from '../src/runtime/informer.ts';
 import { KubeClient } from '../src/runtime/kube.ts';
+import { kubeconfigAccess } from '../src/runtime/kubeconfig.ts';
 import { databaseName, quoteAccount, quoteGrantDatabase, quoteIdentifier } from '../src/mysql/identifiers.ts';
 import { kubectl } from '../test/env/kubectl.ts';
 import { sqlWrites, startOperator, stopOperator, type OperatorProcess } from '../test/env/operator.ts';
@@ -88,8 +88,7 @@ function rssMiB(pid: number): number {
 const env = await startTestEnvironment(1);
 const server = env.mariadb[0];
 if (server === undefined) throw new Error('no MariaDB');
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(env.controlPlane.kubeconfig);
+const kubeConfig = kubeconfigAccess(env.controlPlane.kubeconfig, {});
 const kube = new KubeClient(kubeConfig, 'flightdeck-bench');
 let operator: OperatorProcess | undefined;
 try {
@@ -127,7 +126,11 @@ try {
   await createAll(kube, apiObjects);
   const tApi = performance.now() - apiStart;
   log(`T_api ${seconds(tApi)} s for ${apiObjects.length} objects`);
-  kubectl(env.controlPlane, ['delete', 'mysqldatabases,mysqlusers', '--all', '-n', 'bench-api', '--wait=true']);
+  // (kubectl's --wait on a thousand objects can hang; poll for the empty list instead.)
+  kubectl(env.controlPlane, ['delete', 'mysqldatabases,mysqlusers', '--all', '-n', 'bench-api', '--wait=false']);
+  while (kubectl(env.controlPlane, ['get', 'mysqldatabases,mysqlusers', '-n', 'bench-api', '-o', 'name']).trim() !== '') {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 
   // T_op: the operator running and idle first, then the same objects.
   operator = await startOperator({ kubeconfig: env.controlPlane.kubeconfig, dir: env.dir, args: ['--leader-elect', 'false', '--resync-interval', '20'] });

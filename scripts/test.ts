@@ -1,6 +1,7 @@
-// The whole test suite: type check, lint, then unit and integration tests with
-// node's test runner against one shared real environment (kube-apiserver,
-// etcd, MariaDB). `node scripts/test.ts unit` runs only the unit tests.
+// The whole test suite: type check, lint, then unit, integration and e2e
+// tests with node's test runner against one shared real environment
+// (kube-apiserver, etcd, MariaDB) and one local cluster with a node (real
+// pods). `node scripts/test.ts unit` runs only the unit tests.
 //
 // Run it through ./scripts/test, which first installs what a new machine lacks.
 import { spawnSync } from 'node:child_process';
@@ -8,10 +9,14 @@ import { globSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../test/env/paths.ts';
 import { startTestEnvironment, stopTestEnvironment, testEnvVariable } from '../test/env/shared.ts';
+import { stopLocalCluster } from '../test/env/cluster/cluster.ts';
+import { e2eClusterVariable, startE2eCluster } from '../test/env/cluster/shared.ts';
 
 const tiers = {
   unit: ['src/**/*.test.ts'],
   integration: ['test/integration/**/*.test.ts'],
+  // Real pods on a local cluster (test/env/cluster); needs root.
+  e2e: ['test/e2e/**/*.test.ts'],
 } as const;
 type Tier = keyof typeof tiers;
 
@@ -28,7 +33,7 @@ function run(label: string, command: string, args: readonly string[], env: NodeJ
 const bin = (name: string): string => join(repoRoot, 'node_modules', '.bin', name);
 
 async function main(requested: readonly string[]): Promise<number> {
-  const selected: Tier[] = requested.length === 0 ? ['unit', 'integration'] : (requested as Tier[]);
+  const selected: Tier[] = requested.length === 0 ? ['unit', 'integration', 'e2e'] : (requested as Tier[]);
   for (const tier of selected) {
     if (!(tier in tiers)) {
       process.stderr.write(`unknown test tier ${tier}; choose from ${Object.keys(tiers).join(', ')}\n`);
@@ -42,14 +47,34 @@ async function main(requested: readonly string[]): Promise<number> {
   const files = selected.flatMap((tier) => tiers[tier].flatMap((pattern) => globSync(pattern, { cwd: repoRoot }))).sort();
 
   const env = { ...process.env };
-  let stop: (() => Promise<void>) | undefined;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s();
+  };
   if (selected.includes('integration')) {
     process.stdout.write('\n▶ starting the test environment (etcd, kube-apiserver, 2 × MariaDB)\n');
     const started = performance.now();
     const testEnv = await startTestEnvironment();
     process.stdout.write(`✓ test environment ready (${((performance.now() - started) / 1000).toFixed(1)}s)\n`);
     env[testEnvVariable] = join(testEnv.dir, 'environment.json');
-    stop = () => stopTestEnvironment(testEnv);
+    stops.push(() => stopTestEnvironment(testEnv));
+  }
+  if (selected.includes('e2e')) {
+    process.stdout.write('\n▶ starting the local cluster for the e2e tests (1 node)\n');
+    const started = performance.now();
+    try {
+      const cluster = await startE2eCluster(1, async (label, work) => {
+        const result = await work();
+        process.stdout.write(`  ✓ ${label}\n`);
+        return result;
+      });
+      env[e2eClusterVariable] = join(cluster.dir, 'cluster.json');
+      stops.push(() => stopLocalCluster(cluster));
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    process.stdout.write(`✓ local cluster ready (${((performance.now() - started) / 1000).toFixed(1)}s)\n`);
   }
   try {
     const ok = run(`tests: ${selected.join(' + ')}`, process.execPath, [
@@ -61,7 +86,7 @@ async function main(requested: readonly string[]): Promise<number> {
     ], env);
     return ok ? 0 : 1;
   } finally {
-    await stop?.();
+    await stop();
   }
 }
 

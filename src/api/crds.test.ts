@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { chartCrdDir, chartCrdFileName, chartCrdTemplate, escapeTemplateActions } from './chart-crds.ts';
 import { crdFileName, crdYaml, customResourceDefinition, kinds } from './crds.ts';
 import type { OpenApiSchema } from './schema.ts';
 import { managedOnlyFields, mysqlClusterSpec } from './mysqlcluster.ts';
@@ -58,5 +59,32 @@ describe('CRDs', () => {
   it('every managed-only MySQLCluster field exists in the spec', () => {
     const properties = Object.keys(mysqlClusterSpec.openapi.properties ?? {});
     for (const field of managedOnlyFields) assert.ok(properties.includes(field), field);
+  });
+});
+
+describe("the Helm chart's CRD templates", () => {
+  for (const kind of kinds) {
+    it(`${chartCrdDir}/${chartCrdFileName(kind)} is what src/api generates`, () => {
+      const committed = readFileSync(join(repoRoot, chartCrdDir, chartCrdFileName(kind)), 'utf8');
+      assert.equal(committed, chartCrdTemplate(kind), "the chart's CRD template is stale: run ./bin/flightdeck crds --write");
+    });
+  }
+
+  it('holds no template of a kind that src/api no longer defines', () => {
+    assert.deepEqual(readdirSync(join(repoRoot, chartCrdDir)).sort(), kinds.map((k) => chartCrdFileName(k)).sort());
+  });
+
+  it('are kept by helm uninstall, and can be left out', () => {
+    for (const kind of kinds) {
+      const template = chartCrdTemplate(kind);
+      assert.match(template, /\n {4}helm\.sh\/resource-policy: keep\n/);
+      assert.match(template, /^\{\{- \/\*.*\*\/\}\}\n\{\{- if \.Values\.crds\.install \}\}\n/);
+      assert.match(template, /\{\{- end \}\}\n$/);
+    }
+  });
+
+  it('text that looks like a template action is printed as written', () => {
+    // A CEL rule or a description may one day contain braces; helm must not read them.
+    assert.equal(escapeTemplateActions('a {{ b }} c'), 'a {{`{{`}} b {{`}}`}} c');
   });
 });

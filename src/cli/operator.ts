@@ -4,14 +4,17 @@
 // finish, the lease is released so a standby takes over at once.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { Manager } from '../controllers/manager.ts';
 import { startHttpServer } from '../runtime/http.ts';
+import { loadKubeAccess } from '../runtime/kubeconfig.ts';
+import { KubeTransport } from '../runtime/kube-request.ts';
 import { LeaderElector } from '../runtime/leaderelection.ts';
 import { OperatorMetrics } from '../runtime/metrics.ts';
 
 export interface OperatorSettings {
+  /** --kubeconfig; when absent, loadKubeAccess's search order applies. */
+  kubeconfig: string | undefined;
   httpHost: string;
   httpPort: number;
   leaderElect: boolean;
@@ -25,6 +28,7 @@ export interface OperatorSettings {
 }
 
 const usage = `usage: flightdeck operator [options]
+  --kubeconfig FILE          the kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, else the in-cluster service account)
   --http-address HOST:PORT   serve /metrics, /healthz, /readyz (default 0.0.0.0:8080; port 0 picks one)
   --leader-elect BOOL        take part in leader election on a Lease (default true)
   --lease-namespace NS       namespace of the Lease (default $POD_NAMESPACE, else default)
@@ -40,6 +44,7 @@ export function parseOperatorSettings(args: readonly string[], env: NodeJS.Proce
   const { values } = parseArgs({
     args: [...args],
     options: {
+      kubeconfig: { type: 'string' },
       'http-address': { type: 'string', default: '0.0.0.0:8080' },
       'leader-elect': { type: 'string', default: 'true' },
       'lease-namespace': { type: 'string' },
@@ -63,6 +68,7 @@ export function parseOperatorSettings(args: readonly string[], env: NodeJS.Proce
   const leaderElect = values['leader-elect'];
   if (leaderElect !== 'true' && leaderElect !== 'false') throw new Error('--leader-elect must be true or false');
   return {
+    kubeconfig: values.kubeconfig,
     httpHost: address.slice(0, colon),
     httpPort: number('http-address', address.slice(colon + 1), 0),
     leaderElect: leaderElect === 'true',
@@ -87,13 +93,11 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-export async function runOperator(settings: OperatorSettings, log: Logger): Promise<number> {
-  const kubeConfig = new KubeConfig();
-  // KUBECONFIG, then ~/.kube/config, then the in-cluster service account.
-  kubeConfig.loadFromDefault();
-  const server = kubeConfig.getCurrentCluster()?.server ?? '(none)';
-  const version = await kubeConfig.makeApiClient(VersionApi).getCode();
-  log.info({ server, kubernetesVersion: version.gitVersion }, 'connected to the Kubernetes API');
+/** `env` supplies KUBECONFIG, HOME and the in-cluster variables (see loadKubeAccess); exec credential plugins inherit it. */
+export async function runOperator(settings: OperatorSettings, log: Logger, env: NodeJS.ProcessEnv): Promise<number> {
+  const kubeConfig = loadKubeAccess({ path: settings.kubeconfig, env });
+  const version = await new KubeTransport(kubeConfig, { maxSockets: 1 }).json<{ gitVersion?: string }>({ method: 'GET', path: '/version' });
+  log.info({ server: kubeConfig.describe(), config: kubeConfig.source, kubernetesVersion: version.gitVersion }, 'connected to the Kubernetes API');
 
   const metrics = new OperatorMetrics();
   const manager = new Manager({
@@ -176,5 +180,5 @@ export async function operatorCommand(args: readonly string[]): Promise<number> 
     return 2;
   }
   const log = pino({ level: settings.logLevel, base: { component: 'operator' } });
-  return runOperator(settings, log);
+  return runOperator(settings, log, process.env);
 }

@@ -2,7 +2,6 @@
 // to work-queue keys. The manager is what the leader runs; `start` returns
 // once the caches are synced and the workers run, `stop` lets running
 // reconciles finish.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { MySQLCluster } from '../api/mysqlcluster.ts';
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
@@ -12,6 +11,7 @@ import { clusterIntent, clusterKeyOf, userIntent } from '../api/normalize.ts';
 import { Controller, type ReconcileOutcome } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { Informer, type InformerEvent, type KubeObject } from '../runtime/informer.ts';
+import type { KubeAccess } from '../runtime/kube-access.ts';
 import { KubeClient } from '../runtime/kube.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { reconcileCluster } from './cluster/reconcile.ts';
@@ -21,7 +21,7 @@ import { reconcileDatabase } from './database/reconcile.ts';
 import { reconcileUser } from './user/reconcile.ts';
 
 export interface ManagerOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   logger: Logger;
   metrics: OperatorMetrics;
   /** Drift check interval per object. */

@@ -5,10 +5,10 @@
 // of creating another object, so a reconcile retrying an error every few
 // seconds does not flood etcd.
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { kubernetesTime } from './conditions.ts';
 import type { KubeObject } from './informer.ts';
+import type { KubeAccess } from './kube-access.ts';
 import { KubeTransport, collectionPath, statusCodeOf } from './kube-request.ts';
 
 export type EventType = 'Normal' | 'Warning';
@@ -16,7 +16,8 @@ export type EventType = 'Normal' | 'Warning';
 export type EventSubject = KubeObject & { apiVersion: string; kind: string };
 
 export interface EventRecorderOptions {
-  kubeConfig: KubeConfig;
+  /** The API server and credentials (loadKubeAccess). */
+  kubeConfig: KubeAccess;
   /** Shown as "From" in kubectl describe (source.component). */
   component: string;
   logger: Logger;

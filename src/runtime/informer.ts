@@ -5,8 +5,8 @@
 // that version (410 Gone) the informer lists again and tells its handlers the
 // difference, so they always see one consistent world.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { KubeAccess } from './kube-access.ts';
 import { KubeApiError, KubeTransport, collectionPath, statusCodeOf, type KubeStatus } from './kube-request.ts';
 
 export interface OwnerReference {
@@ -41,7 +41,8 @@ export type InformerEvent = 'add' | 'update' | 'delete';
 export type InformerHandler<T> = (event: InformerEvent, object: T, previous: T | undefined) => void;
 
 export interface InformerOptions {
-  kubeConfig: KubeConfig;
+  /** The API server and credentials (loadKubeAccess). */
+  kubeConfig: KubeAccess;
   /** 'v1', 'flightdeck.t7.io/v1', … */
   apiVersion: string;
   /** The resource: 'secrets', 'mysqlusers', 'namespaces', … */

@@ -1,13 +1,16 @@
-// HTTP to the API server with a kubeconfig's credentials, as plain JSON.
+// HTTP to the API server, as plain JSON, on node:https with a keep-alive
+// connection pool.
 //
-// client-node's typed APIs convert known kinds through its ObjectSerializer
-// (timestamps become Date objects, unknown fields of custom resources are
-// dropped), and its Watch closes any stream that is quiet for 30 s. The
-// runtime needs neither: it works with plain objects as the API server sends
-// them and supervises its watches itself. So this module borrows only
-// client-node's authentication (kubeconfig, in-cluster token, exec plugins)
-// and its HTTP library, and keeps bodies as JSON.
-import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+// Not client-node: importing it costs about 100 MB of memory, its typed APIs
+// convert known kinds through its ObjectSerializer (timestamps become Date
+// objects, unknown fields of custom resources are dropped), and its Watch
+// closes any stream that is quiet for 30 s. The runtime works with plain
+// objects as the API server sends them and supervises its watches itself;
+// kubeconfig.ts finds the server and the credentials.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import type { KubeAccess, KubeCredentials } from './kube-access.ts';
 
 /** The body of an API server error (meta/v1 Status). */
 export interface KubeStatus {
@@ -36,10 +39,11 @@ export class KubeApiError extends Error {
 }
 
 /**
- * The HTTP status code of a failed API call: from a KubeApiError, from
- * client-node's ApiException (`code`) and Watch errors (`statusCode`), or from a
- * watch ERROR event's Status object. Undefined for network errors and anything
- * else that carries no status.
+ * The HTTP status code of a failed API call: from a KubeApiError, from any
+ * error object with a numeric HTTP-range `statusCode` or `code`, or from a
+ * watch ERROR event's Status object. Undefined for network errors (whose
+ * `code` is a string such as ECONNREFUSED) and anything else that carries no
+ * status.
  */
 export function statusCodeOf(error: unknown): number | undefined {
   if (error instanceof KubeApiError) return error.statusCode;
@@ -67,75 +71,191 @@ export interface KubeRequest {
   signal?: AbortSignal;
 }
 
-type Dispatcher = ReturnType<RequestContext['getDispatcher']>;
+export interface KubeTransportOptions {
+  /**
+   * Most connections open to the API server at once; further requests wait
+   * for one to become free. A watch holds its connection for as long as it
+   * runs. Default 64: every watch of one process plus a few dozen requests
+   * in flight.
+   */
+  maxSockets?: number;
+  /**
+   * A kept-alive connection unused for this long is closed. Default 30 s:
+   * below the API server's own idle timeout (90 s) and common load balancers'
+   * (60 s), so that a request rarely meets a connection the other side is
+   * closing (and when it does, it is sent again; see json()).
+   */
+  idleSocketTimeoutMs?: number;
+}
+
+const userAgent = 'flightdeck-operator';
 
 /**
- * Sends requests to the API server of one kubeconfig. It keeps the connection
- * pool (dispatcher) of its first request for all later ones, so requests reuse
- * kept-alive connections instead of a TLS handshake each; credentials in
- * headers (tokens, which rotate) are still applied to every request.
+ * Sends requests to one API server. Connections are kept alive and reused
+ * (no TLS handshake per request). Credentials are asked from the KubeAccess
+ * for every request, so rotated tokens and renewed exec-plugin credentials
+ * take effect at once; after a 401 answer the access is told to drop cached
+ * credentials.
  */
 export class KubeTransport {
-  readonly #kubeConfig: KubeConfig;
-  readonly #http = new IsomorphicFetchHttpLibrary();
-  #dispatcher: Dispatcher;
+  readonly #access: KubeAccess;
+  readonly #agent: HttpAgent;
+  readonly #secure: boolean;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.#kubeConfig = kubeConfig;
+  constructor(access: KubeAccess, options: KubeTransportOptions = {}) {
+    this.#access = access;
+    this.#secure = new URL(access.server).protocol === 'https:';
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 64,
+      maxFreeSockets: 16,
+      // For the agent this closes free (idle) connections only; a quiet watch is not affected.
+      timeout: options.idleSocketTimeoutMs ?? 30_000,
+    };
+    this.#agent = this.#secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   }
 
   /**
    * Sends `request` and returns the parsed JSON body of a 2xx answer (undefined
    * when empty). Throws KubeApiError for any other status, and an Error whose
    * message names the request (with the network error as `cause`) when the
-   * server cannot be reached.
+   * server cannot be reached or the connection breaks. When the request's
+   * signal is aborted it rejects with the signal's reason.
+   *
+   * A request that fails because the kept-alive connection it was sent on had
+   * been closed by the server (ECONNRESET/EPIPE on a reused connection) is
+   * sent once more on a new connection, whatever its method: the server had
+   * not read it.
    */
   async json<T>(request: KubeRequest): Promise<T> {
     const response = await this.#send(request);
-    const text = await response.body.text();
-    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
-      throw new KubeApiError(describe(request), response.httpStatusCode, parseStatus(text));
-    }
+    const text = await this.#readBody(request, response);
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status > 299) throw new KubeApiError(describe(request), status, parseStatus(text));
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   /**
    * Sends `request` and returns the body of a 2xx answer as a stream (for
-   * watches); errors as for `json`. Aborting `request.signal` ends the stream.
+   * watches); errors as for `json`. Aborting `request.signal` ends the stream
+   * with the signal's reason as its error and closes the connection.
    */
   async stream(request: KubeRequest): Promise<ReadableStream<Uint8Array>> {
     const response = await this.#send(request);
-    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
-      throw new KubeApiError(describe(request), response.httpStatusCode, parseStatus(await response.body.text()));
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status > 299) {
+      throw new KubeApiError(describe(request), status, parseStatus(await this.#readBody(request, response)));
     }
-    const body = response.body.stream();
-    if (body === null) throw new Error(`${describe(request)}: the answer has no body`);
-    return body;
+    return Readable.toWeb(response) as ReadableStream<Uint8Array>;
   }
 
-  async #send(request: KubeRequest) {
-    const cluster = this.#kubeConfig.getCurrentCluster();
-    if (cluster === null) throw new Error('the kubeconfig has no current cluster');
-    const url = new URL(cluster.server.replace(/\/+$/, '') + request.path);
+  /** Sends the request (twice at most, see json) and resolves with the answer's head; the body is still to be read. */
+  async #send(request: KubeRequest): Promise<IncomingMessage> {
+    request.signal?.throwIfAborted();
+    let credentials: KubeCredentials;
+    try {
+      credentials = await this.#access.credentials();
+    } catch (error) {
+      throw new Error(`${describe(request)}: no credentials: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    const url = new URL(this.#access.server + request.path);
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const context = new RequestContext(url.toString(), HttpMethod[request.method]);
-    await this.#kubeConfig.applySecurityAuthentication(context);
-    if (this.#dispatcher === undefined) this.#dispatcher = context.getDispatcher();
-    else context.setDispatcher(this.#dispatcher);
-    context.setHeaderParam('Accept', 'application/json');
-    if (request.body !== undefined) {
-      context.setHeaderParam('Content-Type', request.contentType ?? 'application/json');
-      context.setBody(JSON.stringify(request.body));
+    const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+    const headers: OutgoingHttpHeaders = { Accept: 'application/json', 'User-Agent': userAgent };
+    if (credentials.token !== undefined) headers.Authorization = `Bearer ${credentials.token}`;
+    if (body !== undefined) {
+      headers['Content-Type'] = request.contentType ?? 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
     }
-    if (request.signal !== undefined) context.setSignal(request.signal);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await this.#exchange(url, request, headers, body, credentials, attempt === 1);
+        if (response.statusCode === 401) this.#access.invalidateCredentials();
+        return response;
+      } catch (error) {
+        if (request.signal?.aborted === true) throw request.signal.reason;
+        if (error instanceof StaleConnection) continue;
+        throw new Error(`${describe(request)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+    }
+  }
+
+  /**
+   * One HTTP exchange up to the answer's head. The request's signal stays
+   * attached until the answer's body has been read or the connection closed.
+   * With `mayRetry`, a reused connection the server had closed is reported as
+   * StaleConnection.
+   */
+  #exchange(
+    url: URL,
+    request: KubeRequest,
+    headers: OutgoingHttpHeaders,
+    body: string | undefined,
+    credentials: KubeCredentials,
+    mayRetry: boolean,
+  ): Promise<IncomingMessage> {
+    const access = this.#access;
+    const tls = this.#secure
+      ? {
+          ca: access.caPem,
+          rejectUnauthorized: !access.insecureSkipTlsVerify,
+          servername: access.tlsServerName,
+          cert: credentials.clientCertificate?.certPem,
+          key: credentials.clientCertificate?.keyPem,
+        }
+      : {};
+    const send = this.#secure ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const signal = request.signal;
+      // Aborted while credentials were being fetched: an abort event will not come again.
+      if (signal?.aborted === true) {
+        reject(signal.reason as Error);
+        return;
+      }
+      const req = send(url, { method: request.method, headers, agent: this.#agent, ...tls });
+      let response: IncomingMessage | undefined;
+      const onAbort = (): void => {
+        const reason = signal?.reason instanceof Error ? signal.reason : new Error(String(signal?.reason));
+        // The answer's body (a watch stream) ends with the reason, not with a bare "aborted".
+        response?.destroy(reason);
+        req.destroy(reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.once('close', () => {
+        signal?.removeEventListener('abort', onAbort);
+      });
+      req.once('response', (answer) => {
+        response = answer;
+        resolve(answer);
+      });
+      req.once('error', (error) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        reject(mayRetry && req.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE') ? new StaleConnection(error) : error);
+      });
+      req.end(body);
+    });
+  }
+
+  /** The whole body as text; a connection that breaks meanwhile is reported as in json(). */
+  async #readBody(request: KubeRequest, response: IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
     try {
-      return await this.#http.send(context).toPromise();
+      for await (const chunk of response) chunks.push(chunk as Buffer);
     } catch (error) {
-      if (request.signal?.aborted === true) throw error;
-      throw new Error(`${describe(request)}: ${networkMessage(error)}`, { cause: error });
+      if (request.signal?.aborted === true) throw request.signal.reason;
+      throw new Error(`${describe(request)}: reading the answer failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+}
+
+/** The server closed a kept-alive connection just as a request was sent on it: safe to send again. */
+class StaleConnection extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+    this.name = 'StaleConnection';
   }
 }
 
@@ -151,13 +271,6 @@ function parseStatus(text: string): KubeStatus | undefined {
     // Not JSON (a proxy's HTML page, an empty body): the status code says enough.
     return text === '' ? undefined : { message: text.slice(0, 200) };
   }
-}
-
-/** undici reports "fetch failed" and hides the useful part (ECONNREFUSED, …) in `cause`. */
-function networkMessage(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause: unknown = error.cause;
-  return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
 }
 
 /** The URL path of a resource collection: /api/v1[/namespaces/ns]/plural or /apis/group/version[/namespaces/ns]/plural. */

@@ -1,8 +1,8 @@
 // The few API calls controllers make, on plain JSON objects of any kind.
 // Writes go through server-side apply under one field manager, so the
 // operator owns exactly the fields it sets and never overwrites a user's.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from './informer.ts';
+import type { KubeAccess } from './kube-access.ts';
 import { KubeApiError, KubeTransport, collectionPath, statusCodeOf } from './kube-request.ts';
 
 export { KubeApiError, statusCodeOf };
@@ -44,7 +44,8 @@ export class KubeClient {
   /** Discovery per apiVersion; a kind missing from it is looked up again (a CRD may be installed later). */
   readonly #discovery = new Map<string, ApiResource[]>();
 
-  constructor(kubeConfig: KubeConfig, fieldManager: string) {
+  /** `kubeConfig`: the API server and credentials (loadKubeAccess). */
+  constructor(kubeConfig: KubeAccess, fieldManager: string) {
     this.#transport = new KubeTransport(kubeConfig);
     this.#fieldManager = fieldManager;
   }

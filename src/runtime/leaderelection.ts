@@ -15,22 +15,15 @@
 //
 // Every write carries the resourceVersion last read, so of two candidates
 // writing at once one gets 409 Conflict and loses.
-import {
-  ApiException,
-  CoordinationV1Api,
-  Observable,
-  V1Lease,
-  V1LeaseSpec,
-  V1ObjectMeta,
-  type ConfigurationOptions,
-  type KubeConfig,
-} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { KubeAccess } from './kube-access.ts';
+import { KubeTransport, collectionPath, statusCodeOf } from './kube-request.ts';
 import type { OperatorMetrics } from './metrics.ts';
-import { MicroTime } from './microtime.ts';
+import { formatMicroTime } from './microtime.ts';
 
 export interface LeaderElectionOptions {
-  kubeConfig: KubeConfig;
+  /** The API server and credentials (loadKubeAccess). */
+  kubeConfig: KubeAccess;
   /** Namespace and name of the Lease; the namespace must exist, the Lease is created when missing. */
   namespace: string;
   name: string;
@@ -64,8 +57,33 @@ export interface LeaderElectionOptions {
 
 type Attempt = { outcome: 'acquired' } | { outcome: 'held'; holder: string } | { outcome: 'failed' };
 
+/**
+ * A coordination.k8s.io/v1 Lease as the API server sends it. Fields not named
+ * here (managedFields, spec.preferredHolder, spec.strategy, …) are carried
+ * through unchanged when the lease is written back.
+ */
+interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string; [field: string]: unknown };
+  spec?: LeaseSpec;
+}
+
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  /** MicroTime: RFC 3339 with six fractional digits (formatMicroTime). */
+  acquireTime?: string;
+  /** MicroTime, as acquireTime. */
+  renewTime?: string;
+  leaseTransitions?: number;
+  [field: string]: unknown;
+}
+
 export class LeaderElector {
-  readonly #api: CoordinationV1Api;
+  readonly #transport: KubeTransport;
+  /** URL path of the Lease object. */
+  readonly #path: string;
   readonly #namespace: string;
   readonly #name: string;
   readonly #identity: string;
@@ -85,7 +103,7 @@ export class LeaderElector {
   #renewedAt = 0;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   /** The Lease as last read or written by us; its resourceVersion guards our next write. */
-  #lease: V1Lease | undefined;
+  #lease: Lease | undefined;
   /** Monotonic time at which the lease record was last seen to change. */
   #observedAt = 0;
   #loop: Promise<void> | undefined;
@@ -101,7 +119,8 @@ export class LeaderElector {
       );
     }
     if (options.identity === '') throw new Error('leader election needs a non-empty identity');
-    this.#api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.#transport = new KubeTransport(options.kubeConfig);
+    this.#path = `${collectionPath('coordination.k8s.io/v1', 'leases', options.namespace)}/${encodeURIComponent(options.name)}`;
     this.#namespace = options.namespace;
     this.#name = options.name;
     this.#identity = options.identity;
@@ -186,18 +205,18 @@ export class LeaderElector {
         this.#observe(await this.#replace(this.#claimed(this.#lease)));
         return { outcome: 'acquired' };
       } catch (error) {
-        if (statusCode(error) !== 409) {
+        if (statusCodeOf(error) !== 409) {
           this.#log.warn({ error: describe(error) }, 'renewing the lease failed');
           return { outcome: 'failed' };
         }
       }
     }
 
-    let lease: V1Lease;
+    let lease: Lease;
     try {
-      lease = await this.#api.readNamespacedLease({ name: this.#name, namespace: this.#namespace }, this.#requestOptions());
+      lease = await this.#read();
     } catch (error) {
-      if (statusCode(error) === 404) return this.#create();
+      if (statusCodeOf(error) === 404) return this.#create();
       this.#log.warn({ error: describe(error) }, 'reading the lease failed');
       return { outcome: 'failed' };
     }
@@ -214,15 +233,15 @@ export class LeaderElector {
       return { outcome: 'acquired' };
     } catch (error) {
       // 409: another candidate wrote first; it is the leader now.
-      if (statusCode(error) !== 409) this.#log.warn({ error: describe(error) }, 'acquiring the lease failed');
+      if (statusCodeOf(error) !== 409) this.#log.warn({ error: describe(error) }, 'acquiring the lease failed');
       return { outcome: 'failed' };
     }
   }
 
   async #create(): Promise<Attempt> {
-    const now = new MicroTime(Date.now());
+    const now = formatMicroTime(Date.now());
     const body = leaseObject(
-      Object.assign(new V1ObjectMeta(), { name: this.#name, namespace: this.#namespace }),
+      { name: this.#name, namespace: this.#namespace },
       leaseSpec(undefined, {
         holderIdentity: this.#identity,
         leaseDurationSeconds: this.#leaseSeconds,
@@ -232,24 +251,31 @@ export class LeaderElector {
       }),
     );
     try {
-      this.#observe(await this.#api.createNamespacedLease({ namespace: this.#namespace, body }, this.#requestOptions()));
+      this.#observe(
+        await this.#transport.json<Lease>({
+          method: 'POST',
+          path: collectionPath('coordination.k8s.io/v1', 'leases', this.#namespace),
+          body,
+          signal: this.#signal(),
+        }),
+      );
       this.#log.info('created the lease');
       return { outcome: 'acquired' };
     } catch (error) {
       // 409: another candidate created it first.
-      if (statusCode(error) !== 409) this.#log.warn({ error: describe(error) }, 'creating the lease failed');
+      if (statusCodeOf(error) !== 409) this.#log.warn({ error: describe(error) }, 'creating the lease failed');
       return { outcome: 'failed' };
     }
   }
 
   /** The lease as this process holding it now: renewed if it was ours, else taken over (one more transition). */
-  #claimed(lease: V1Lease): V1Lease {
-    const spec = lease.spec ?? new V1LeaseSpec();
-    const now = new MicroTime(Date.now());
+  #claimed(lease: Lease): Lease {
+    const spec = lease.spec ?? {};
+    const now = formatMicroTime(Date.now());
     const ours = spec.holderIdentity === this.#identity;
     const transitions = spec.leaseTransitions ?? 0;
     return leaseObject(
-      lease.metadata ?? new V1ObjectMeta(),
+      lease.metadata,
       leaseSpec(spec, {
         holderIdentity: this.#identity,
         leaseDurationSeconds: this.#leaseSeconds,
@@ -270,9 +296,9 @@ export class LeaderElector {
       for (let attempt = 1; ; attempt++) {
         const lease = this.#lease;
         if (lease?.spec?.holderIdentity !== this.#identity) return;
-        const now = new MicroTime(Date.now());
+        const now = formatMicroTime(Date.now());
         const released = leaseObject(
-          lease.metadata ?? new V1ObjectMeta(),
+          lease.metadata,
           leaseSpec(lease.spec, { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now }),
         );
         try {
@@ -280,24 +306,28 @@ export class LeaderElector {
           this.#log.info('released the lease');
           return;
         } catch (error) {
-          if (statusCode(error) !== 409 || attempt === 2) throw error;
+          if (statusCodeOf(error) !== 409 || attempt === 2) throw error;
         }
-        this.#lease = await this.#api.readNamespacedLease({ name: this.#name, namespace: this.#namespace }, this.#requestOptions(false));
+        this.#lease = await this.#read(false);
       }
     } catch (error) {
       this.#log.warn({ error: describe(error) }, 'releasing the lease failed; it expires after its duration');
     }
   }
 
-  #replace(body: V1Lease, abortOnStop = true): Promise<V1Lease> {
-    return this.#api.replaceNamespacedLease({ name: this.#name, namespace: this.#namespace, body }, this.#requestOptions(abortOnStop));
+  #read(abortOnStop = true): Promise<Lease> {
+    return this.#transport.json<Lease>({ method: 'GET', path: this.#path, signal: this.#signal(abortOnStop) });
+  }
+
+  #replace(body: Lease, abortOnStop = true): Promise<Lease> {
+    return this.#transport.json<Lease>({ method: 'PUT', path: this.#path, body, signal: this.#signal(abortOnStop) });
   }
 
   /** Remembers `lease` and, if its record differs from the last one seen, when that change was seen. */
-  #observe(lease: V1Lease): void {
+  #observe(lease: Lease): void {
     // resourceVersion changes with every write, so it stands for "the record
     // changed" without comparing timestamps the server may reformat.
-    if (lease.metadata?.resourceVersion !== this.#lease?.metadata?.resourceVersion) {
+    if (lease.metadata.resourceVersion !== this.#lease?.metadata.resourceVersion) {
       const previousHolder = this.#lease?.spec?.holderIdentity;
       const holder = lease.spec?.holderIdentity;
       if (holder !== previousHolder && holder !== this.#identity && holder !== undefined && holder !== '') {
@@ -357,40 +387,23 @@ export class LeaderElector {
   }
 
   /**
-   * Per-request options: a timeout of half the renew deadline, so that one
-   * hung connection cannot use up the leader's whole deadline, and (except for
-   * the release) abort on stop().
+   * The signal of one request: it times out after half the renew deadline, so
+   * that one hung connection cannot use up the leader's whole deadline, and
+   * (except for the release) aborts on stop().
    */
-  #requestOptions(abortOnStop = true): ConfigurationOptions {
+  #signal(abortOnStop = true): AbortSignal {
     const timeout = AbortSignal.timeout(this.#renewDeadlineMs / 2);
-    const signal = abortOnStop ? AbortSignal.any([timeout, this.#stopSignal.signal]) : timeout;
-    return {
-      middleware: [
-        {
-          pre: (context) => {
-            context.setSignal(signal);
-            return new Observable(Promise.resolve(context));
-          },
-          post: (context) => new Observable(Promise.resolve(context)),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    };
+    return abortOnStop ? AbortSignal.any([timeout, this.#stopSignal.signal]) : timeout;
   }
 }
 
-function leaseObject(metadata: V1ObjectMeta, spec: V1LeaseSpec): V1Lease {
-  const lease = new V1Lease();
-  lease.apiVersion = 'coordination.k8s.io/v1';
-  lease.kind = 'Lease';
-  lease.metadata = metadata;
-  lease.spec = spec;
-  return lease;
+function leaseObject(metadata: Lease['metadata'], spec: LeaseSpec): Lease {
+  return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec };
 }
 
 /** A copy of `base` with `changes` applied; unknown fields of `base` (preferredHolder, strategy) are kept. */
-function leaseSpec(base: V1LeaseSpec | undefined, changes: Partial<V1LeaseSpec>): V1LeaseSpec {
-  return Object.assign(new V1LeaseSpec(), base, changes);
+function leaseSpec(base: LeaseSpec | undefined, changes: LeaseSpec): LeaseSpec {
+  return { ...base, ...changes };
 }
 
 /** Runs a user callback; a throw is logged rather than breaking the election loop. */
@@ -402,33 +415,11 @@ function callback(log: Logger, name: string, fn: () => void): void {
   }
 }
 
-/** The HTTP status of a failed API call, or undefined when the request never got an answer. */
-function statusCode(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
-}
-
 /**
- * A short description of a failed API call for the log: the status code and
- * the Status message, not ApiException's message, which embeds the whole
- * response body and headers.
+ * A failed API call for the log: KubeApiError's message (method, path,
+ * status and the Status message) or the network error's; never a body or
+ * headers.
  */
 function describe(error: unknown): string {
-  if (error instanceof ApiException) {
-    const message = statusMessage(error.body);
-    return message === undefined ? `HTTP ${error.code}` : `HTTP ${error.code}: ${message}`;
-  }
   return error instanceof Error ? error.message : String(error);
-}
-
-/** The `message` of a Kubernetes Status body, which client-node hands over as JSON text (or parsed, for some codes). */
-function statusMessage(body: unknown): string | undefined {
-  let parsed = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return undefined; // not a Status (e.g. a proxy's HTML error page): the code alone says enough
-    }
-  }
-  return typeof parsed === 'object' && parsed !== null && 'message' in parsed && typeof parsed.message === 'string' ? parsed.message : undefined;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MicroTime, formatMicroTime } from './microtime.ts';
+import { formatMicroTime } from './microtime.ts';
 
 const tenOClock = Date.UTC(2026, 10, 25, 10, 0, 0);
 
@@ -29,16 +29,5 @@ describe('formatMicroTime', () => {
 
   it('refuses a value that is not a time', () => {
     assert.throws(() => formatMicroTime(Number.NaN), RangeError);
-  });
-});
-
-describe('MicroTime', () => {
-  it('serialises in JSON with microseconds, as client-node sends it', () => {
-    const body = { spec: { renewTime: new MicroTime(tenOClock + 42.5) } };
-    assert.equal(JSON.stringify(body), '{"spec":{"renewTime":"2026-11-25T10:00:00.042500Z"}}');
-  });
-
-  it('is still a Date of the same millisecond', () => {
-    assert.equal(new MicroTime(tenOClock + 42.5).getTime(), tenOClock + 42);
   });
 });

@@ -2,7 +2,6 @@
 // eventTime). The API server accepts them only as RFC 3339 UTC with exactly six
 // fractional digits, "2026-11-25T10:00:00.123456Z"; a JavaScript Date prints
 // three, which the server rejects for these fields.
-import { V1MicroTime } from '@kubernetes/client-node';
 
 /**
  * Formats `epochMs` (milliseconds since the Unix epoch, fractions allowed) as a
@@ -15,23 +14,4 @@ export function formatMicroTime(epochMs: number): string {
   const subMs = micros - wholeMs * 1000;
   // toISOString gives "YYYY-MM-DDTHH:MM:SS.mmmZ": keep the milliseconds, add the microseconds.
   return `${new Date(wholeMs).toISOString().slice(0, -1)}${String(subMs).padStart(3, '0')}Z`;
-}
-
-/**
- * A V1MicroTime that serialises as formatMicroTime(epochMs). client-node types
- * MicroTime fields as V1MicroTime (a Date) and sends them through
- * JSON.stringify, which calls toISOString; this keeps the microseconds a Date
- * cannot hold.
- */
-export class MicroTime extends V1MicroTime {
-  readonly #text: string;
-
-  constructor(epochMs: number) {
-    super(Math.floor(epochMs));
-    this.#text = formatMicroTime(epochMs);
-  }
-
-  override toISOString(): string {
-    return this.#text;
-  }
 }

@@ -1,5 +1,6 @@
 // The certificates a local control plane needs, made with the openssl command:
-// a CA, a serving certificate for 127.0.0.1/localhost, an admin client
+// a CA, a serving certificate for 127.0.0.1/localhost (and any further
+// addresses the API server listens on), an admin client
 // certificate (group system:masters) and the service-account signing key.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,8 @@ function openssl(args: readonly string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-function signedCertificate(
+/** A key and a certificate for `subject` with the given openssl extensions, signed by `ca`; written to `dir/<name>.{key,crt}`. */
+export function signedCertificate(
   dir: string,
   name: string,
   subject: string,
@@ -40,8 +42,12 @@ function signedCertificate(
   return { cert, key };
 }
 
-/** Creates the certificates in `dir`, or reuses them when they are there. */
-export function controlPlaneCertificates(dir: string): ControlPlaneCertificates {
+/**
+ * Creates the certificates in `dir`, or reuses them when they are there.
+ * `extraAddresses` are IP addresses the serving certificate names besides
+ * 127.0.0.1 and 10.96.0.1; they only matter when the certificates are made.
+ */
+export function controlPlaneCertificates(dir: string, extraAddresses: readonly string[] = []): ControlPlaneCertificates {
   mkdirSync(dir, { recursive: true });
   const paths: ControlPlaneCertificates = {
     caCert: join(dir, 'ca.crt'),
@@ -69,7 +75,7 @@ export function controlPlaneCertificates(dir: string): ControlPlaneCertificates 
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1',
+      `subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1${extraAddresses.map((a) => `,IP:${a}`).join('')}`,
       '',
     ].join('\n'),
     ca,

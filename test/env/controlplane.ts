@@ -94,6 +94,12 @@ export interface StartControlPlaneOptions {
   dir: string;
   /** Fixed API server port; a free one when absent. */
   apiserverPort?: number;
+  /**
+   * The IP address the API server listens on and advertises (the endpoint of
+   * the `kubernetes` Service); 127.0.0.1 when absent. The local cluster gives
+   * its bridge's address, which its nodes' network namespaces reach.
+   */
+  address?: string;
 }
 
 /** Starts etcd and kube-apiserver and returns once the API server is ready. */
@@ -101,7 +107,8 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
   const binDir = kubeBinaries();
   const dir = options.dir;
   mkdirSync(join(dir, 'etcd'), { recursive: true });
-  const certs = controlPlaneCertificates(join(dir, 'pki'));
+  const address = options.address ?? '127.0.0.1';
+  const certs = controlPlaneCertificates(join(dir, 'pki'), address === '127.0.0.1' ? [] : [address]);
 
   const etcdClientPort = await freePort();
   const etcdPeerPort = await freePort();
@@ -128,8 +135,8 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
     await waitUntil('etcd to become healthy', () => etcdHealthy(etcdUrl), { timeoutMs: 30_000, process: etcd });
 
     const port = options.apiserverPort ?? (await freePort());
-    const url = `https://127.0.0.1:${port}`;
-    const apiserver = await startApiServer({ binDir, dir, etcdUrl, port, certs });
+    const url = `https://${address}:${port}`;
+    const apiserver = await startApiServer({ binDir, dir, etcdUrl, address, port, certs });
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, kubeconfigYaml(url, certs), { mode: 0o600 });
     // The API server creates `default` shortly after /readyz; objects need it.
@@ -149,19 +156,20 @@ interface ApiServerSettings {
   binDir: string;
   dir: string;
   etcdUrl: string;
+  address: string;
   port: number;
   certs: ControlPlaneCertificates;
 }
 
 async function startApiServer(settings: ApiServerSettings): Promise<StartedProcess> {
-  const { binDir, dir, etcdUrl, port, certs } = settings;
+  const { binDir, dir, etcdUrl, address, port, certs } = settings;
   const apiserver = startProcess({
     name: 'kube-apiserver',
     command: join(binDir, 'kube-apiserver'),
     args: [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       `--secure-port=${port}`,
       `--cert-dir=${join(dir, 'pki')}`,
       `--tls-cert-file=${certs.serverCert}`,
@@ -173,6 +181,10 @@ async function startApiServer(settings: ApiServerSettings): Promise<StartedProce
       // Addresses only handed out to Services; nothing is routed to them here.
       '--service-cluster-ip-range=10.96.0.0/16',
       '--authorization-mode=Node,RBAC',
+      // Reach kubelets (logs, exec) by address: a node's host name means
+      // nothing to this machine's resolver, and asking it would send a query
+      // off the machine.
+      '--kubelet-preferred-address-types=InternalIP',
       '--allow-privileged=true',
       '--enable-priority-and-fairness=false',
       '--profiling=false',
@@ -180,7 +192,7 @@ async function startApiServer(settings: ApiServerSettings): Promise<StartedProce
     ],
     logFile: join(dir, 'kube-apiserver.log'),
   });
-  await waitUntil('kube-apiserver to become ready', () => apiserverAnswers(`https://127.0.0.1:${port}`, '/readyz', certs), {
+  await waitUntil('kube-apiserver to become ready', () => apiserverAnswers(`https://${address}:${port}`, '/readyz', certs), {
     timeoutMs: 90_000,
     process: apiserver,
     intervalMs: 200,
@@ -195,7 +207,8 @@ async function startApiServer(settings: ApiServerSettings): Promise<StartedProce
 export async function restartApiServer(plane: ControlPlane): Promise<ControlPlane> {
   await stopProcess(plane.apiserver.pid);
   const certs = controlPlaneCertificates(join(plane.dir, 'pki'));
-  const apiserver = await startApiServer({ binDir: plane.binDir, dir: plane.dir, etcdUrl: plane.etcdUrl, port: plane.port, certs });
+  const address = new URL(plane.url).hostname;
+  const apiserver = await startApiServer({ binDir: plane.binDir, dir: plane.dir, etcdUrl: plane.etcdUrl, address, port: plane.port, certs });
   return { ...plane, apiserver };
 }
 

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startControlPlane, stopControlPlane, kubeBinaries, type ControlPlane } from './controlplane.ts';
+import { devClusterDown, readDevCluster } from './devcluster.ts';
 import { startMariaDB, stopMariaDB, type MariaDBInstance } from './mariadb.ts';
 import { installCrds } from './crds.ts';
 import { kubectl } from './kubectl.ts';
@@ -75,6 +76,11 @@ async function startOperator(plane: ControlPlane): Promise<StartedProcess> {
  * was started now. A half-dead environment is torn down and started afresh.
  */
 export async function devUp(progress: Progress): Promise<{ env: DevEnvironment; started: boolean }> {
+  // Starting removes the state directory, which holds a cluster's record too.
+  const cluster = readDevCluster();
+  if (cluster !== undefined) {
+    throw new Error(`a local cluster with ${cluster.nodes.length} node(s) is set up; use dev up --nodes ${cluster.nodes.length}, or dev down first`);
+  }
   const existing = readDevEnvironment();
   if (existing !== undefined) {
     if (isRunning(existing)) return { env: existing, started: false };
@@ -114,15 +120,16 @@ export async function devUp(progress: Progress): Promise<{ env: DevEnvironment; 
   }
 }
 
-/** Stops every process `devUp` started and removes the environment's data. */
+/** Stops every process `devUp` (or `devClusterUp`) started and removes the environment's data. */
 export async function devDown(): Promise<boolean> {
+  const hadCluster = await devClusterDown();
   const env = readDevEnvironment();
   if (env !== undefined) {
     await stopProcess(env.operator.pid);
     await stopMariaDB(env.mariadb);
     await stopControlPlane(env.controlPlane);
   }
-  const existed = env !== undefined || existsSync(devStateDir);
+  const existed = hadCluster || env !== undefined || existsSync(devStateDir);
   rmSync(devStateDir, { recursive: true, force: true });
   return existed;
 }

@@ -160,6 +160,8 @@ describe('MariaDB stopped', () => {
     assert.ok(attempts >= 2 && attempts <= 12, `reconciles of the cluster during 10 s of outage: ${attempts}`);
 
     server = await startMariaDB({ dir: `${env.dir}/mariadb`, name: server.name, port: server.port });
+    // The environment stops its servers at the end: it must know the new process.
+    env = { ...env, mariadb: [server] };
     await waitForReady(k, 'mysqlcluster', 'db-system', 'shared', { timeoutMs: 30_000 });
     await waitForReady(k, 'mysqldatabase', 'bulk', 'db-0', { timeoutMs: 30_000 });
   });

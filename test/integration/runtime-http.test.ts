@@ -4,10 +4,11 @@
 // /metrics, /healthz and /readyz.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Controller } from '../../src/runtime/controller.ts';
 import { startHttpServer, type HttpServer } from '../../src/runtime/http.ts';
+import { kubeconfigAccess } from '../../src/runtime/kubeconfig.ts';
+import { KubeTransport, collectionPath } from '../../src/runtime/kube-request.ts';
 import { LeaderElector } from '../../src/runtime/leaderelection.ts';
 import { OperatorMetrics } from '../../src/runtime/metrics.ts';
 import { kubectl } from '../env/kubectl.ts';
@@ -34,7 +35,7 @@ async function eventually(what: string, check: () => Promise<boolean>, timeoutMs
 }
 
 describe('the HTTP endpoint of a running operator', () => {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = kubeconfigAccess(env.controlPlane.kubeconfig, {});
   const metrics = new OperatorMetrics();
   const logger = pino({ level: 'silent' });
   let server: HttpServer;
@@ -42,17 +43,16 @@ describe('the HTTP endpoint of a running operator', () => {
   let controller: Controller;
 
   before(async () => {
-    kubeConfig.loadFromFile(env.controlPlane.kubeconfig);
     kubectl(env.controlPlane, ['create', 'namespace', namespace]);
     kubectl(env.controlPlane, ['create', 'configmap', 'present', '-n', namespace, '--from-literal=site=example']);
-    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const kube = new KubeTransport(kubeConfig);
     controller = new Controller({
       name: 'configmap',
       workers: 2,
       // A missing ConfigMap makes the read throw: an error, retried with backoff.
       reconcile: async (key) => {
         const [ns = '', name = ''] = key.split('/');
-        await core.readNamespacedConfigMap({ namespace: ns, name });
+        await kube.json({ method: 'GET', path: `${collectionPath('v1', 'configmaps', ns)}/${encodeURIComponent(name)}` });
         return undefined;
       },
       queue: { baseDelayMs: 100 },

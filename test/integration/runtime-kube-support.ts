@@ -1,9 +1,10 @@
 // Helpers for the runtime's integration tests: a fresh namespace per test, a
 // logger whose output the test can read, and polling for what the API server
 // makes happen asynchronously.
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubeAccess } from '../../src/runtime/kube-access.ts';
+import { kubeconfigAccess } from '../../src/runtime/kubeconfig.ts';
 import { kubectl, type KubectlTarget } from '../env/kubectl.ts';
 
 let counter = 0;
@@ -15,10 +16,9 @@ export function freshNamespace(target: KubectlTarget, prefix: string): string {
   return name;
 }
 
-export function kubeConfigOf(target: KubectlTarget): KubeConfig {
-  const config = new KubeConfig();
-  config.loadFromFile(target.kubeconfig);
-  return config;
+/** The API server and credentials of `target`'s kubeconfig. */
+export function kubeConfigOf(target: KubectlTarget): KubeAccess {
+  return kubeconfigAccess(target.kubeconfig, {});
 }
 
 export interface CapturedLogger {

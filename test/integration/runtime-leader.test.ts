@@ -7,9 +7,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it, type TestContext } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import type { KubeAccess } from '../../src/runtime/kube-access.ts';
+import { kubeconfigAccess } from '../../src/runtime/kubeconfig.ts';
 import { LeaderElector, type LeaderElectionOptions } from '../../src/runtime/leaderelection.ts';
 import { OperatorMetrics } from '../../src/runtime/metrics.ts';
 import { kubectl, type KubectlTarget } from '../env/kubectl.ts';
@@ -37,10 +38,8 @@ interface Candidate {
   readonly metrics: OperatorMetrics;
 }
 
-function kubeConfigFrom(file: string): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(file);
-  return kubeConfig;
+function kubeConfigFrom(file: string): KubeAccess {
+  return kubeconfigAccess(file, {});
 }
 
 /** A candidate for `lease`, stopped when the test ends. */
@@ -211,7 +210,7 @@ describe('LeaderElector on a real API server', () => {
   });
 
   it('a leader cut off from the API server stops leading within the renew deadline', async (t) => {
-    const proxy = await startCuttableProxy(new URL(kubeConfigFrom(kubeconfigPath).getCurrentCluster()?.server ?? '').port);
+    const proxy = await startCuttableProxy(new URL(kubeConfigFrom(kubeconfigPath).server).port);
     t.after(() => proxy.close());
     const viaProxy = join(env.dir, `kubeconfig-proxy-${process.pid}`);
     writeFileSync(viaProxy, readFileSync(kubeconfigPath, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://127.0.0.1:${proxy.port}`), {

@@ -1,0 +1,34 @@
+# The operator image: Node.js 24 and the operator's sources with their
+# production dependencies. Node runs the TypeScript sources directly (type
+# stripping), so there is no build step. docs/image.md describes the content;
+# the local cluster's image (test/env/images) is built to the same description.
+#
+#   docker build -t flightdeck-operator:0.1.0 .
+#
+# The same Node.js release as the `node` devDependency the tests run on.
+ARG NODE_VERSION=24.21.0
+
+FROM node:${NODE_VERSION}-bookworm-slim AS dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only, exactly as locked. None needs an install
+# script; skipping them keeps the build from running code off the registry.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
+
+FROM node:${NODE_VERSION}-bookworm-slim
+# The operator never runs npm, yarn or corepack: leave them out, so that
+# neither they nor their dependencies are in the running image.
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx \
+      /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
+ENV NODE_ENV=production
+WORKDIR /app
+# package.json says "type": "module", which Node needs to load the sources as ES modules.
+COPY package.json package-lock.json ./
+COPY --from=dependencies /app/node_modules ./node_modules
+# The sources without their tests (.dockerignore); nothing of test/ is needed.
+COPY src ./src
+# A numeric user, so that runAsNonRoot can verify it; the files stay owned by
+# root and read-only to it. The operator writes nothing at run time, so the
+# container runs with a read-only root file system.
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/node", "/app/src/cli/main.ts", "operator"]
