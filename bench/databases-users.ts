@@ -10,7 +10,7 @@
 // plus per-object create→Ready latency, the lag after the last create, SQL
 // writes during an idle minute, and the operator's memory with 5000 objects.
 //
-// Run: node bench/databases-users.ts [--objects 500] [--idle-seconds 60] [--rss-objects 5000]
+// Run: node bench/databases-users.ts [--objects 500] [--idle-seconds 60] [--rss-objects 5000] [--workers 8]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as mariadb from 'mariadb';
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     'idle-seconds': { type: 'string', default: '60' },
     'rss-objects': { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '16' },
+    workers: { type: 'string', default: '32' },
   },
 });
 const pairs = Number(values.objects);
@@ -133,7 +134,7 @@ try {
   }
 
   // T_op: the operator running and idle first, then the same objects.
-  operator = await startOperator({ kubeconfig: env.controlPlane.kubeconfig, dir: env.dir, args: ['--leader-elect', 'false', '--resync-interval', '20'] });
+  operator = await startOperator({ kubeconfig: env.controlPlane.kubeconfig, dir: env.dir, args: ['--leader-elect', 'false', '--resync-interval', '20', '--workers', values.workers] });
   const readyAt = new Map<string, number>();
   const watchers = (['mysqldatabases', 'mysqlusers'] as const).map((plural) => {
     const informer = new Informer<KubeObject & { kind?: string; status?: { conditions?: { type: string; status: string }[] } }>({

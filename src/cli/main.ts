@@ -11,7 +11,8 @@ const usage = `flightdeck — a Kubernetes operator for MariaDB databases and us
 usage:
   flightdeck operator          run the operator against $KUBECONFIG or the in-cluster config
   flightdeck crds [--write]    print the CRDs (--write: regenerate config/crd/)
-  flightdeck dev up            start the local environment in the background (idempotent)
+  flightdeck dev up [--nodes N]  start the local environment in the background (idempotent);
+                               --nodes N: a cluster with N nodes that runs real pods
   flightdeck dev env           print the shell exports for it:  eval "$(./bin/flightdeck dev env)"
   flightdeck dev status        say what runs
   flightdeck dev sql [args]    open the MariaDB client on the local server as admin

@@ -34,7 +34,7 @@ const usage = `usage: flightdeck operator [options]
   --lease-namespace NS       namespace of the Lease (default $POD_NAMESPACE, else default)
   --lease-name NAME          name of the Lease (default flightdeck-operator)
   --resync-interval SECONDS  check each object for drift this often (default 300)
-  --workers N                reconciles at once per kind (default 8)
+  --workers N                reconciles at once per kind (default 32)
   --max-retry-delay SECONDS  cap of the retry backoff after errors (default 30)
   --log-level LEVEL          trace, debug, info, warn, error (default info)
 `;
@@ -50,7 +50,7 @@ export function parseOperatorSettings(args: readonly string[], env: NodeJS.Proce
       'lease-namespace': { type: 'string' },
       'lease-name': { type: 'string', default: 'flightdeck-operator' },
       'resync-interval': { type: 'string', default: '300' },
-      workers: { type: 'string', default: '8' },
+      workers: { type: 'string', default: '32' },
       'max-retry-delay': { type: 'string', default: '30' },
       'log-level': { type: 'string', default: 'info' },
     },

@@ -30,7 +30,8 @@ export class ClusterConnections {
   constructor(options: { observer: StatementObserver; logger: Logger; poolSize?: number }) {
     this.#observer = options.observer;
     this.#logger = options.logger;
-    this.#poolSize = options.poolSize ?? 8;
+    // Reconciles mostly wait on round trips; 16 connections keep 3 × 32 workers busy without crowding a shared server.
+    this.#poolSize = options.poolSize ?? 16;
   }
 
   /**

@@ -18,10 +18,11 @@ function refOf(object: Finalizable): { apiVersion: string; kind: string; namespa
 /** Adds `finalizer` when `wanted` and absent, removes it when not wanted and present. */
 export async function syncFinalizer(context: ControllerContext, object: Finalizable, finalizer: string, wanted: boolean): Promise<void> {
   const present = (object.metadata.finalizers ?? []).includes(finalizer);
-  if (wanted && !present) await context.kube.addFinalizer(refOf(object), finalizer);
-  if (!wanted && present) await context.kube.removeFinalizer(refOf(object), finalizer);
+  // The cached object saves a read; a stale one costs a retry, not a lost update.
+  if (wanted && !present) await context.kube.addFinalizer(refOf(object), finalizer, object);
+  if (!wanted && present) await context.kube.removeFinalizer(refOf(object), finalizer, object);
 }
 
 export async function removeFinalizer(context: ControllerContext, object: Finalizable, finalizer: string): Promise<void> {
-  if ((object.metadata.finalizers ?? []).includes(finalizer)) await context.kube.removeFinalizer(refOf(object), finalizer);
+  if ((object.metadata.finalizers ?? []).includes(finalizer)) await context.kube.removeFinalizer(refOf(object), finalizer, object);
 }

@@ -45,7 +45,10 @@ export async function writeStatus(
     metadata: { name: object.metadata.name, ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }) },
     status,
   });
-  if (previous?.status !== update.status || previous.reason !== update.reason) {
+  // Problems are told each time they change; a first Ready is told by the
+  // reconciler's own event (Created, Adopted…), a recovery here.
+  const changed = previous?.status !== update.status || previous.reason !== update.reason;
+  if (changed && (!readiness.ready || previous?.status === 'False')) {
     context.events.record(
       { apiVersion: object.apiVersion, kind: object.kind, metadata: object.metadata },
       readiness.ready ? 'Normal' : 'Warning',

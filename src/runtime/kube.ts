@@ -144,10 +144,11 @@ export class KubeClient {
    * concurrent writer's change is never overwritten: on 409 Conflict it reads
    * the object again and retries (up to 10 times, then throws the conflict).
    * Throws KubeApiError 404 when the object does not exist, and 422 when it is
-   * being deleted (the API server admits no new finalizers then).
+   * being deleted (the API server admits no new finalizers then). `known`, a
+   * recent copy of the object, replaces the first read.
    */
-  async addFinalizer(ref: ObjectRef, finalizer: string): Promise<void> {
-    await this.#patchFinalizers(ref, (finalizers) => (finalizers.includes(finalizer) ? undefined : [...finalizers, finalizer]));
+  async addFinalizer(ref: ObjectRef, finalizer: string, known?: KubeObject): Promise<void> {
+    await this.#patchFinalizers(ref, (finalizers) => (finalizers.includes(finalizer) ? undefined : [...finalizers, finalizer]), known);
   }
 
   /**
@@ -155,10 +156,12 @@ export class KubeClient {
    * the object is gone. Conflicts are handled as in addFinalizer. Removing the
    * last finalizer of an object that is being deleted lets it go.
    */
-  async removeFinalizer(ref: ObjectRef, finalizer: string): Promise<void> {
+  async removeFinalizer(ref: ObjectRef, finalizer: string, known?: KubeObject): Promise<void> {
     try {
-      await this.#patchFinalizers(ref, (finalizers) =>
-        finalizers.includes(finalizer) ? finalizers.filter((f) => f !== finalizer) : undefined,
+      await this.#patchFinalizers(
+        ref,
+        (finalizers) => (finalizers.includes(finalizer) ? finalizers.filter((f) => f !== finalizer) : undefined),
+        known,
       );
     } catch (error) {
       if (statusCodeOf(error) === 404) return;
@@ -177,10 +180,16 @@ export class KubeClient {
    * ("remove /metadata/finalizers/2") can fail as 422 Invalid instead of the
    * 409 that calls for a retry.
    */
-  async #patchFinalizers(ref: ObjectRef, change: (finalizers: readonly string[]) => string[] | undefined): Promise<void> {
+  async #patchFinalizers(
+    ref: ObjectRef,
+    change: (finalizers: readonly string[]) => string[] | undefined,
+    known: KubeObject | undefined,
+  ): Promise<void> {
     const path = await this.#objectPath(ref);
     for (let attempt = 1; ; attempt++) {
-      const current = await this.#transport.json<KubeObject>({ method: 'GET', path });
+      // A copy the caller holds (e.g. from an informer) saves a GET; if it is
+      // stale the PATCH fails with 409 and the next attempt reads afresh.
+      const current = attempt === 1 && known !== undefined ? known : await this.#transport.json<KubeObject>({ method: 'GET', path });
       const finalizers = change(current.metadata.finalizers ?? []);
       if (finalizers === undefined) return;
       const resourceVersion = current.metadata.resourceVersion;

@@ -304,7 +304,7 @@ describe('rendering with the default values', () => {
         leaseName: 'flightdeck-operator',
         identity: undefined,
         resyncIntervalMs: 300_000,
-        workers: 8,
+        workers: 32,
         maxRetryDelayMs: 30_000,
         logLevel: 'info',
       },

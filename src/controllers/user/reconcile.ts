@@ -67,8 +67,22 @@ async function applyUser(context: ControllerContext, user: MySQLUser, intent: Us
     await writeStatus(context, user, status, sqlFailure(error, `user ${intent.username}@${intent.host}`));
     throw error;
   }
+  if (readiness.reason === 'WaitingForDatabase' && justCreated(context, user)) {
+    // A site's database and user are usually applied together; the database
+    // queues this user when it is ready. Saying "waiting" for that moment
+    // would cost a status write and an event per user, so only a wait that
+    // lasts is reported.
+    return { requeueAfterMs: 1000 };
+  }
   await writeStatus(context, user, status, readiness);
   return { requeueAfterMs: resyncDelay(context) };
+}
+
+const quietWaitMs = 10_000;
+
+function justCreated(context: ControllerContext, user: MySQLUser): boolean {
+  const created = Date.parse(user.metadata.creationTimestamp ?? '');
+  return user.status?.conditions === undefined && Number.isFinite(created) && context.now().getTime() - created < quietWaitMs;
 }
 
 function claimant(user: MySQLUser): { kind: 'MySQLUser'; namespace: string; name: string; uid: string } {
@@ -124,29 +138,34 @@ async function checkPrivileges(context: ControllerContext, user: MySQLUser, inte
  * random one is generated and stored there. A Secret that exists without the
  * key is the user's and is not changed.
  */
-async function resolvePassword(context: ControllerContext, user: MySQLUser, intent: UserIntent): Promise<{ password: string } | { halt: Readiness }> {
+async function resolvePassword(
+  context: ControllerContext,
+  user: MySQLUser,
+  intent: UserIntent,
+): Promise<{ password: string; generated: boolean } | { halt: Readiness }> {
   const namespace = user.metadata.namespace ?? 'default';
   const ref = intent.passwordSecret;
   let secret: SecretObject | undefined = context.caches.secrets.get(namespace, ref.name);
+  let generated = false;
   if (secret === undefined) {
-    const generated = randomBytes(24).toString('base64url');
+    const fresh = randomBytes(24).toString('base64url');
     const ownerReferences = intent.deletionPolicy === 'Delete' ? [ownerReferenceTo(user)] : [];
     const created = await context.kube.create<SecretObject>({
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: ref.name, namespace, labels: managedByLabel, ownerReferences },
       type: 'Opaque',
-      data: { [ref.key]: Buffer.from(generated).toString('base64') },
+      data: { [ref.key]: Buffer.from(fresh).toString('base64') },
     });
     // undefined: it was created meanwhile (the cache lags); read what is there.
     secret = created ?? (await context.kube.get<SecretObject>({ apiVersion: 'v1', kind: 'Secret', namespace, name: ref.name }));
-    if (created !== undefined) context.events.record(user, 'Normal', 'PasswordGenerated', `generated a password into Secret ${ref.name}`);
+    generated = created !== undefined;
   }
   const password = secretValue(secret, ref.key);
   if (password === undefined || password === '') {
     return { halt: { ready: false, reason: 'PasswordSecretInvalid', message: `Secret ${ref.name} has no value for key "${ref.key}"` } };
   }
-  return { password };
+  return { password, generated };
 }
 
 function ownerReferenceTo(user: MySQLUser): { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean } {
@@ -168,7 +187,7 @@ async function ensurePresent(context: ControllerContext, user: MySQLUser, intent
   if (refused !== undefined) return refused;
   const resolved = await resolvePassword(context, user, intent);
   if ('halt' in resolved) return resolved.halt;
-  const { password } = resolved;
+  const { password, generated } = resolved;
 
   const client = access.client;
   const account = `${intent.username}@${intent.host}`;
@@ -176,12 +195,13 @@ async function ensurePresent(context: ControllerContext, user: MySQLUser, intent
   const ownership = await claimOwnership(client, access, 'user', account, claimant(user), () => Promise.resolve(info !== undefined));
   if ('halt' in ownership) return ownership.halt;
 
+  const created = info === undefined;
   if (info === undefined) {
     await client.createUser(intent.username, intent.host, password, { maxUserConnections: intent.maxUserConnections });
-    context.events.record(user, 'Normal', 'Created', `created user ${account}`);
     info = await client.getUser(intent.username, intent.host);
   } else {
     if (ownership.adopted) context.events.record(user, 'Normal', 'Adopted', `adopted the existing user ${account}`);
+    if (generated) context.events.record(user, 'Normal', 'PasswordGenerated', `generated a new password into Secret ${intent.passwordSecret.name}`);
     if (!passwordMatches(info, password)) {
       await client.setPassword(intent.username, intent.host, password);
       context.events.record(user, 'Normal', 'PasswordChanged', `set the password of ${account} from Secret ${intent.passwordSecret.name}`);
@@ -193,7 +213,12 @@ async function ensurePresent(context: ControllerContext, user: MySQLUser, intent
   if (info === undefined) throw new Error(`user ${account} vanished while it was being created`);
 
   const change = await client.setGrants(intent.username, intent.host, grantsOf(intent));
-  if (change.granted.length + change.revoked.length > 0) {
+  if (created) {
+    // One event tells the whole creation.
+    const granted = change.granted.length > 0 ? ` with ${change.granted.map(describeGrant).join('; ')}` : '';
+    const secretNote = generated ? `; generated its password into Secret ${intent.passwordSecret.name}` : '';
+    context.events.record(user, 'Normal', 'Created', `created user ${account}${granted}${secretNote}`);
+  } else if (change.granted.length + change.revoked.length > 0) {
     const parts = [
       ...(change.granted.length > 0 ? [`granted ${change.granted.map(describeGrant).join('; ')}`] : []),
       ...(change.revoked.length > 0 ? [`revoked ${change.revoked.map(describeGrant).join('; ')}`] : []),
