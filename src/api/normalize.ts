@@ -209,25 +209,35 @@ function privilegesOf(user: MySQLUser): PrivilegeIntent[] {
   return [...merged.values()].map((e) => ({ ...e, privileges: [...e.privileges].sort() }));
 }
 
-export function userIntent(user: MySQLUser): UserIntent {
+/**
+ * The Secrets a MySQLUser reads and writes. Cheap (no validation): the
+ * operator asks it for every user of a namespace whenever a Secret there
+ * changes.
+ */
+export function userSecrets(user: MySQLUser): { passwordSecret: { name: string; key: string }; connectionSecretName: string } {
   const spec = user.spec;
   const name = user.metadata.name;
-  const username = check(userName, spec.username ?? nameFromMetadata(name), spec.username === undefined ? 'metadata.name' : 'spec.username');
-  const host = check(hostName, spec.host ?? '%', 'spec.host');
   const passwordSecret =
     spec.passwordSecretRef !== undefined
       ? { name: spec.passwordSecretRef.name, key: spec.passwordSecretRef.key ?? 'password' }
       : spec.passwordSecret !== undefined
         ? { name: spec.passwordSecret, key: legacyPasswordKey }
         : { name: `${name}-password`, key: 'password' };
+  return { passwordSecret, connectionSecretName: spec.connectionSecret?.name ?? `${name}-connection` };
+}
+
+export function userIntent(user: MySQLUser): UserIntent {
+  const spec = user.spec;
+  const name = user.metadata.name;
+  const username = check(userName, spec.username ?? nameFromMetadata(name), spec.username === undefined ? 'metadata.name' : 'spec.username');
+  const host = check(hostName, spec.host ?? '%', 'spec.host');
   return {
     cluster: clusterKeyOf(user),
     username,
     host,
     state: spec.state ?? 'present',
     privileges: privilegesOf(user),
-    passwordSecret,
-    connectionSecretName: spec.connectionSecret?.name ?? `${name}-connection`,
+    ...userSecrets(user),
     maxUserConnections: spec.maxUserConnections ?? 0,
     deletionPolicy: spec.deletionPolicy ?? 'Delete',
   };

@@ -7,7 +7,7 @@ import type { MySQLCluster } from '../api/mysqlcluster.ts';
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
 import { apiVersion } from '../api/common.ts';
-import { clusterIntent, clusterKeyOf, userIntent } from '../api/normalize.ts';
+import { clusterIntent, clusterKeyOf, userSecrets } from '../api/normalize.ts';
 import { Controller, type ReconcileOutcome } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { Informer, type InformerEvent, type KubeObject } from '../runtime/informer.ts';
@@ -140,13 +140,9 @@ export class Manager {
         if (external?.adminSecretName === name || external?.tls.caSecret?.name === name) cluster.enqueue(keyOf(c));
       }
       for (const u of users.list(namespace)) {
-        try {
-          const intent = userIntent(u);
-          // A password edited in its Secret, or a connection Secret removed by hand.
-          if (intent.passwordSecret.name === name || intent.connectionSecretName === name) user.enqueue(keyOf(u));
-        } catch {
-          // An invalid MySQLUser references nothing; its status says why.
-        }
+        // A password edited in its Secret, or a connection Secret removed by hand.
+        const { passwordSecret, connectionSecretName } = userSecrets(u);
+        if (passwordSecret.name === name || connectionSecretName === name) user.enqueue(keyOf(u));
       }
     });
     namespaces.onChange((event, ns, previous) => {

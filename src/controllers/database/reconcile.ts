@@ -66,17 +66,19 @@ async function ensureDatabase(
   access: ClusterAccess,
 ): Promise<{ readiness: Readiness; observed?: { charset: string; collation: string } }> {
   const client = access.client;
+  // Read once: it tells adoption apart from creation, and what to change.
+  let actual = await client.getDatabase(intent.dbName);
+  const existed = actual !== undefined;
   const ownership = await claimOwnership(
     client,
     access,
     'database',
     intent.dbName,
     { kind: 'MySQLDatabase', namespace: db.metadata.namespace ?? 'default', name: db.metadata.name, uid: db.metadata.uid ?? '' },
-    async () => (await client.getDatabase(intent.dbName)) !== undefined,
+    () => Promise.resolve(existed),
   );
   if ('halt' in ownership) return { readiness: ownership.halt };
 
-  let actual = await client.getDatabase(intent.dbName);
   const where = `MySQLCluster ${access.intent.key.namespace}/${access.intent.key.name}`;
   if (actual === undefined) {
     await client.createDatabase(intent.dbName, { charset: intent.charset, ...(intent.collation === undefined ? {} : { collation: intent.collation }) });

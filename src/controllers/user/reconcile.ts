@@ -191,14 +191,13 @@ async function ensurePresent(context: ControllerContext, user: MySQLUser, intent
 
   const client = access.client;
   const account = `${intent.username}@${intent.host}`;
-  let info = await client.getUser(intent.username, intent.host);
+  const info = await client.getUser(intent.username, intent.host);
   const ownership = await claimOwnership(client, access, 'user', account, claimant(user), () => Promise.resolve(info !== undefined));
   if ('halt' in ownership) return ownership.halt;
 
   const created = info === undefined;
   if (info === undefined) {
     await client.createUser(intent.username, intent.host, password, { maxUserConnections: intent.maxUserConnections });
-    info = await client.getUser(intent.username, intent.host);
   } else {
     if (ownership.adopted) context.events.record(user, 'Normal', 'Adopted', `adopted the existing user ${account}`);
     if (generated) context.events.record(user, 'Normal', 'PasswordGenerated', `generated a new password into Secret ${intent.passwordSecret.name}`);
@@ -210,7 +209,6 @@ async function ensurePresent(context: ControllerContext, user: MySQLUser, intent
       await client.setMaxUserConnections(intent.username, intent.host, intent.maxUserConnections);
     }
   }
-  if (info === undefined) throw new Error(`user ${account} vanished while it was being created`);
 
   const change = await client.setGrants(intent.username, intent.host, grantsOf(intent));
   if (created) {
