@@ -21,6 +21,7 @@ import { KubeClient } from '../src/runtime/kube.ts';
 import { kubeconfigAccess } from '../src/runtime/kubeconfig.ts';
 import { databaseName, quoteAccount, quoteGrantDatabase, quoteIdentifier } from '../src/mysql/identifiers.ts';
 import { kubectl } from '../test/env/kubectl.ts';
+import { externalClusterManifests } from '../test/env/external-cluster.ts';
 import { sqlWrites, startOperator, stopOperator, type OperatorProcess } from '../test/env/operator.ts';
 import { startTestEnvironment, stopTestEnvironment } from '../test/env/shared.ts';
 
@@ -94,18 +95,7 @@ const kube = new KubeClient(kubeConfig, 'flightdeck-bench');
 let operator: OperatorProcess | undefined;
 try {
   for (const ns of ['bench-system', 'bench-api', 'bench-op', 'bench-rss']) kubectl(env.controlPlane, ['create', 'namespace', ns]);
-  await kube.apply({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: 'admin', namespace: 'bench-system' },
-    stringData: { username: server.adminUser, password: server.adminPassword },
-  } as KubeObject);
-  await kube.apply({
-    apiVersion,
-    kind: 'MySQLCluster',
-    metadata: { name: 'bench', namespace: 'bench-system' },
-    spec: { external: { host: server.host, port: server.port, adminSecretRef: { name: 'admin' } }, allowedNamespaces: { from: 'All' } },
-  } as KubeObject);
+  for (const manifest of externalClusterManifests(server, { namespace: 'bench-system', name: 'bench' })) await kube.apply(manifest);
 
   // T_sql: the statements themselves, one connection, on names of their own.
   const conn = await mariadb.createConnection({ host: server.host, port: server.port, user: server.adminUser, password: server.adminPassword });

@@ -18,6 +18,7 @@ import { e2eCluster, e2eClusterVariable } from '../env/cluster/shared.ts';
 import { chartDir, helmDir, helmResult } from '../env/helmbuild/helm.ts';
 import { imageCacheDir } from '../env/images/cache.ts';
 import { mariadbImageName, operatorImage, operatorImageName } from '../env/images/images.ts';
+import { mariadbServerManifests } from './mariadb-manifests.ts';
 import { kubectl, kubectlResult, waitForReady } from '../env/kubectl.ts';
 
 const fileStarted = performance.now();
@@ -200,7 +201,6 @@ describe('the Helm chart on the local cluster', () => {
   });
 
   it('an external MySQLCluster on a MariaDB StatefulSet, a MySQLDatabase and a MySQLUser become Ready', async () => {
-    const labels = { 'app.kubernetes.io/name': 'mariadb', 'app.kubernetes.io/instance': 'e2e-chart' };
     apply([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: dbNamespace } },
       // Tenancy: the cluster admits namespaces with this label, as a hosting platform would set it up.
@@ -209,47 +209,7 @@ describe('the Helm chart on the local cluster', () => {
     apply([
       // The server's root account (root@'%' WITH GRANT OPTION) is the operator's admin account.
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mariadb-admin', namespace: dbNamespace }, stringData: { username: 'root', password: rootPassword } },
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'mariadb-headless', namespace: dbNamespace },
-        spec: { clusterIP: 'None', selector: labels, ports: [{ name: 'mysql', port: 3306 }] },
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'mariadb', namespace: dbNamespace },
-        spec: { selector: labels, ports: [{ name: 'mysql', port: 3306, targetPort: 3306 }] },
-      },
-      {
-        apiVersion: 'apps/v1',
-        kind: 'StatefulSet',
-        metadata: { name: 'mariadb', namespace: dbNamespace },
-        spec: {
-          serviceName: 'mariadb-headless',
-          replicas: 1,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: {
-              terminationGracePeriodSeconds: 5,
-              containers: [
-                {
-                  name: 'mariadb',
-                  image: mariadbImageName,
-                  imagePullPolicy: 'IfNotPresent',
-                  env: [{ name: 'MARIADB_ROOT_PASSWORD', valueFrom: { secretKeyRef: { name: 'mariadb-admin', key: 'password' } } }],
-                  ports: [{ name: 'mysql', containerPort: 3306 }],
-                  readinessProbe: { tcpSocket: { port: 3306 }, periodSeconds: 1 },
-                  volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }],
-                },
-              ],
-              // No storage provisioner in the local cluster; the data outlives nothing but this test.
-              volumes: [{ name: 'data', emptyDir: {} }],
-            },
-          },
-        },
-      },
+      ...mariadbServerManifests({ namespace: dbNamespace, instance: 'e2e-chart', rootPassword: { secret: 'mariadb-admin', key: 'password' } }),
     ]);
     const mariadbStarted = performance.now();
     kubectl(plane, ['rollout', 'status', 'statefulset/mariadb', '-n', dbNamespace, '--timeout=120s']);

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { e2eCluster } from '../env/cluster/shared.ts';
 import { mariadbImageName } from '../env/images/images.ts';
+import { mariadbServerManifests } from './mariadb-manifests.ts';
 import { kubectl, kubectlResult } from '../env/kubectl.ts';
 
 const cluster = await e2eCluster();
@@ -37,7 +38,6 @@ async function podFinished(name: string, timeoutMs: number): Promise<PodStatus> 
   }
 }
 
-const labels = { 'app.kubernetes.io/name': 'mariadb', 'app.kubernetes.io/instance': 'e2e' };
 const container = { image: mariadbImageName, imagePullPolicy: 'IfNotPresent' };
 const passwordFromSecret = { secretKeyRef: { name: 'mariadb-root', key: 'password' } };
 
@@ -46,49 +46,12 @@ describe('a MariaDB StatefulSet on the local cluster', () => {
     apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
     apply([
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mariadb-root', namespace }, stringData: { password: rootPassword } },
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'mariadb-headless', namespace },
-        spec: { clusterIP: 'None', selector: labels, ports: [{ name: 'mysql', port: 3306 }] },
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'mariadb', namespace },
-        spec: { selector: labels, ports: [{ name: 'mysql', port: 3306, targetPort: 3306 }] },
-      },
-      {
-        apiVersion: 'apps/v1',
-        kind: 'StatefulSet',
-        metadata: { name: 'mariadb', namespace },
-        spec: {
-          serviceName: 'mariadb-headless',
-          replicas: 1,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: {
-              terminationGracePeriodSeconds: 5,
-              containers: [
-                {
-                  ...container,
-                  name: 'mariadb',
-                  env: [
-                    { name: 'MARIADB_ROOT_PASSWORD', valueFrom: passwordFromSecret },
-                    { name: 'MARIADB_DATABASE', value: 'e2e' },
-                  ],
-                  ports: [{ name: 'mysql', containerPort: 3306 }],
-                  readinessProbe: { tcpSocket: { port: 3306 }, periodSeconds: 1 },
-                  volumeMounts: [{ name: 'data', mountPath: '/var/lib/mysql' }],
-                },
-              ],
-              // No storage provisioner in the local cluster: the test needs no persistence.
-              volumes: [{ name: 'data', emptyDir: {} }],
-            },
-          },
-        },
-      },
+      ...mariadbServerManifests({
+        namespace,
+        instance: 'e2e',
+        rootPassword: { secret: 'mariadb-root', key: 'password' },
+        env: [{ name: 'MARIADB_DATABASE', value: 'e2e' }],
+      }),
     ]);
     kubectl(plane, ['rollout', 'status', 'statefulset/mariadb', '-n', namespace, '--timeout=120s']);
     const pod = JSON.parse(kubectl(plane, ['get', 'pod', 'mariadb-0', '-n', namespace, '-o', 'json'])) as PodStatus;

@@ -3,9 +3,9 @@
 // an admin kubeconfig. Used by the integration tests and `flightdeck dev up`.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { controlPlaneCertificates, type ControlPlaneCertificates } from './certificates.ts';
+import { httpsAnswers } from './https-probe.ts';
 import { freePort } from './ports.ts';
 import { startProcess, stopProcess, waitUntil, type StartedProcess } from './processes.ts';
 import { repoRoot } from './paths.ts';
@@ -59,27 +59,10 @@ current-context: flightdeck-local
 
 /** GET `path` on the API server with the admin certificate; true on 200. */
 function apiserverAnswers(url: string, path: string, certs: ControlPlaneCertificates): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(
-      `${url}${path}`,
-      {
-        ca: readFileSync(certs.caCert),
-        cert: readFileSync(certs.adminCert),
-        key: readFileSync(certs.adminKey),
-        timeout: 2000,
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      },
-    );
-    req.on('error', () => {
-      resolve(false);
-    });
-    req.on('timeout', () => {
-      req.destroy();
-    });
-    req.end();
+  return httpsAnswers(`${url}${path}`, {
+    ca: readFileSync(certs.caCert),
+    cert: readFileSync(certs.adminCert),
+    key: readFileSync(certs.adminKey),
   });
 }
 

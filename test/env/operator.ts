@@ -62,14 +62,22 @@ export function stopOperator(operator: StartedProcess, signal: 'SIGTERM' | 'SIGK
   return stopProcess(operator.pid, 30_000);
 }
 
-/** The operator's Prometheus counter `flightdeck_sql_statements_total` for writes, summed over verbs. */
-export async function sqlWrites(operator: OperatorProcess): Promise<number> {
+/**
+ * A metric of the operator's /metrics, summed over the series whose labels
+ * contain `labels` (e.g. 'kind="write"'; '' for all series).
+ */
+export async function operatorMetric(operator: OperatorProcess, name: string, labels = ''): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${operator.httpPort}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith('flightdeck_sql_statements_total{') && line.includes('kind="write"')) {
+    if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(labels)) {
       total += Number(line.slice(line.lastIndexOf(' ') + 1));
     }
   }
   return total;
+}
+
+/** SQL write statements the operator has sent, summed over verbs. */
+export function sqlWrites(operator: OperatorProcess): Promise<number> {
+  return operatorMetric(operator, 'flightdeck_sql_statements_total', 'kind="write"');
 }

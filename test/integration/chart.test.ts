@@ -14,6 +14,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { escapeTemplateActions } from '../../src/api/chart-crds.ts';
 import { customResourceDefinition, kinds } from '../../src/api/crds.ts';
 import { parseOperatorSettings } from '../../src/cli/operator.ts';
+import { externalClusterManifests } from '../env/external-cluster.ts';
 import { chartDir, helm, helmDir, helmResult } from '../env/helmbuild/helm.ts';
 import { kubectl, kubectlResult, waitForReady, type KubectlTarget } from '../env/kubectl.ts';
 import { startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
@@ -614,13 +615,7 @@ describe('installed with helm on a real kube-apiserver, the operator running as 
     const cluster = { name: 'shared', namespace: 'db-system' };
     for (const ns of ['db-system', 'site-a']) kubectl(own, ['create', 'namespace', ns]);
     const objects = [
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mariadb-admin', namespace: 'db-system' }, stringData: { username: server.adminUser, password: server.adminPassword } },
-      {
-        apiVersion: api,
-        kind: 'MySQLCluster',
-        metadata: cluster,
-        spec: { external: { host: server.host, port: server.port, adminSecretRef: { name: 'mariadb-admin' } }, allowedNamespaces: { from: 'All' } },
-      },
+      ...externalClusterManifests(server, cluster),
       { apiVersion: api, kind: 'MySQLDatabase', metadata: { name: 'shop', namespace: 'site-a' }, spec: { cluster, deletionPolicy: 'Delete' } },
       {
         apiVersion: api,

@@ -2,24 +2,12 @@
 // create is what information_schema shows, and re-running them changes
 // nothing.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ReservedDatabaseError } from '../../src/mysql/errors.ts';
 import { databaseName, quoteIdentifier } from '../../src/mysql/identifiers.ts';
-import type { MariaDBInstance } from '../env/mariadb.ts';
-import { RecordingClient, adminConnection, adminOptions, serverAt, testServers, uniqueName } from './mysql-support.ts';
+import { adminConnection, uniqueName, recordingFixture } from './mysql-support.ts';
 
-const servers = testServers();
-let server: MariaDBInstance;
-let recording: RecordingClient;
-
-before(async () => {
-  server = await serverAt(servers);
-  recording = new RecordingClient(adminOptions(server));
-});
-
-after(async () => {
-  await recording.close();
-});
+const { server, recording } = await recordingFixture();
 
 async function schema(name: string): Promise<{ charset: string; collation: string } | undefined> {
   const conn = await adminConnection(server);

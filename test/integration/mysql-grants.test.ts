@@ -3,24 +3,12 @@
 // hand-made grants and wildcard patterns disappear, and a second pass with
 // the same declaration sends no write at all.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Grant } from '../../src/mysql/client.ts';
 import { databaseName, quoteAccount, quoteIdentifier } from '../../src/mysql/identifiers.ts';
-import type { MariaDBInstance } from '../env/mariadb.ts';
-import { RecordingClient, adminConnection, adminOptions, asUser, serverAt, testServers, uniqueName } from './mysql-support.ts';
+import { adminConnection, asUser, uniqueName, recordingFixture } from './mysql-support.ts';
 
-const servers = testServers();
-let server: MariaDBInstance;
-let recording: RecordingClient;
-
-before(async () => {
-  server = await serverAt(servers);
-  recording = new RecordingClient(adminOptions(server));
-});
-
-after(async () => {
-  await recording.close();
-});
+const { server, recording } = await recordingFixture();
 
 const q = (name: string): string => quoteIdentifier(databaseName, name);
 

@@ -12,20 +12,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MySQLClient, type Owner } from '../../src/mysql/client.ts';
 import { startMariaDB, stopMariaDB, type MariaDBInstance } from '../env/mariadb.ts';
-import { RecordingClient, adminConnection, adminOptions, serverAt, testServers, uniqueName } from './mysql-support.ts';
+import { RecordingClient, adminConnection, adminOptions, uniqueName, recordingFixture } from './mysql-support.ts';
 
-const servers = testServers();
-let server: MariaDBInstance;
-let recording: RecordingClient;
-
-before(async () => {
-  server = await serverAt(servers, 1);
-  recording = new RecordingClient(adminOptions(server));
-});
-
-after(async () => {
-  await recording.close();
-});
+const { server, recording } = await recordingFixture(1);
 
 const owner = (name: string, uid: string, namespace = 'team-a'): Owner => ({ namespace, name, uid });
 

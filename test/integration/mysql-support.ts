@@ -5,6 +5,7 @@
 import * as mariadb from 'mariadb';
 import { MySQLClient, type ConnectionOptions, type StatementKind } from '../../src/mysql/client.ts';
 import type { MariaDBInstance } from '../env/mariadb.ts';
+import { after } from 'node:test';
 import { testEnvironment } from '../env/shared.ts';
 
 /**
@@ -23,6 +24,17 @@ export async function serverAt(servers: Promise<readonly MariaDBInstance[]>, ind
   const server = (await servers)[index];
   if (server === undefined) throw new Error(`the test environment has no MariaDB server #${index}`);
   return server;
+}
+
+/**
+ * Test server `index` and a client on it as admin that records its
+ * statements, closed after the file's tests. Top level only, as testServers.
+ */
+export async function recordingFixture(index = 0): Promise<{ server: MariaDBInstance; recording: RecordingClient }> {
+  const server = await serverAt(testServers(), index);
+  const recording = new RecordingClient(adminOptions(server));
+  after(() => recording.close());
+  return { server, recording };
 }
 
 export function adminOptions(server: MariaDBInstance): ConnectionOptions {

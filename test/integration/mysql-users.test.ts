@@ -6,26 +6,14 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { passwordMatches } from '../../src/mysql/client.ts';
 import { MySQLError, describeSqlError, isAccessDenied, isConnectionError } from '../../src/mysql/errors.ts';
 import { quoteAccount } from '../../src/mysql/identifiers.ts';
 import { nativePasswordHash } from '../../src/mysql/password.ts';
-import type { MariaDBInstance } from '../env/mariadb.ts';
-import { RecordingClient, adminConnection, adminOptions, asUser, connectAs, serverAt, testServers, uniqueName } from './mysql-support.ts';
+import { RecordingClient, adminConnection, adminOptions, asUser, connectAs, uniqueName, recordingFixture } from './mysql-support.ts';
 
-const servers = testServers();
-let server: MariaDBInstance;
-let recording: RecordingClient;
-
-before(async () => {
-  server = await serverAt(servers);
-  recording = new RecordingClient(adminOptions(server));
-});
-
-after(async () => {
-  await recording.close();
-});
+const { server, recording } = await recordingFixture();
 
 /** Everything about an error a log line or a condition could show. */
 function everythingShown(error: unknown): string {

@@ -5,9 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import * as mariadb from 'mariadb';
 import { stringify } from 'yaml';
 import { restartApiServer } from '../env/controlplane.ts';
+import { externalClusterManifests } from '../env/external-cluster.ts';
 import { kubectl, waitForReady, type KubectlTarget } from '../env/kubectl.ts';
 import { startMariaDB, stopMariaDB, type MariaDBInstance } from '../env/mariadb.ts';
-import { startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
+import { operatorMetric, startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
 import { isAlive } from '../env/processes.ts';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../env/shared.ts';
 
@@ -56,14 +57,6 @@ async function waitAllReady(kind: string, namespace: string, count: number, time
   }
 }
 
-async function metric(operator: OperatorProcess, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${operator.httpPort}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(labels)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
-}
 
 /** The operator of the tests before, or a new one when it is gone, so that one failure does not cascade. */
 async function runningOperator(): Promise<OperatorProcess> {
@@ -81,15 +74,7 @@ before(async () => {
   assert.ok(first);
   server = first;
   for (const ns of ['db-system', 'bulk', 'late']) kubectl(k, ['create', 'namespace', ns]);
-  apply([
-    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mariadb-admin', namespace: 'db-system' }, stringData: { username: server.adminUser, password: server.adminPassword } },
-    {
-      apiVersion: api,
-      kind: 'MySQLCluster',
-      metadata: cluster,
-      spec: { external: { host: server.host, port: server.port, adminSecretRef: { name: 'mariadb-admin' } }, allowedNamespaces: { from: 'All' } },
-    },
-  ]);
+  apply(externalClusterManifests(server, cluster));
 });
 
 after(async () => {
@@ -153,9 +138,9 @@ describe('MariaDB stopped', () => {
     });
     assert.match(JSON.stringify(c.status.conditions), /ECONNREFUSED|connect|refused/i);
 
-    const before = await metric(operator, 'flightdeck_reconcile_total', 'controller="mysqlcluster"');
+    const before = await operatorMetric(operator, 'flightdeck_reconcile_total', 'controller="mysqlcluster"');
     await new Promise((resolve) => setTimeout(resolve, 10_000));
-    const attempts = (await metric(operator, 'flightdeck_reconcile_total', 'controller="mysqlcluster"')) - before;
+    const attempts = (await operatorMetric(operator, 'flightdeck_reconcile_total', 'controller="mysqlcluster"')) - before;
     // Backoff capped at 2 s here (--max-retry-delay): about 5 tries in 10 s, not a hot loop.
     assert.ok(attempts >= 2 && attempts <= 12, `reconciles of the cluster during 10 s of outage: ${attempts}`);
 
@@ -186,14 +171,14 @@ describe('two operators', () => {
     const b = await startOperator({ kubeconfig: k.kubeconfig, dir: env.dir, name: 'leader-b', args, waitUntilRunning: false });
     operators.push(b);
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    assert.equal(await metric(a, 'flightdeck_leader', ''), 1);
-    assert.equal(await metric(b, 'flightdeck_leader', ''), 0, 'exactly one leader');
+    assert.equal(await operatorMetric(a, 'flightdeck_leader', ''), 1);
+    assert.equal(await operatorMetric(b, 'flightdeck_leader', ''), 0, 'exactly one leader');
 
     const killed = Date.now();
     await stopOperator(a, 'SIGKILL');
     let tookOver = 0;
     while (Date.now() - killed < 30_000) {
-      if ((await metric(b, 'flightdeck_leader', '')) === 1) {
+      if ((await operatorMetric(b, 'flightdeck_leader', '')) === 1) {
         tookOver = Date.now() - killed;
         break;
       }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as mariadb from 'mariadb';
 import { stringify } from 'yaml';
+import { externalClusterManifests } from '../env/external-cluster.ts';
 import { kubectl, kubectlResult, waitForReady, type KubectlTarget } from '../env/kubectl.ts';
 import type { MariaDBInstance } from '../env/mariadb.ts';
 import { sqlWrites, startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
@@ -66,20 +67,8 @@ before(async () => {
   server = first;
   admin = await mariadb.createConnection({ host: server.host, port: server.port, user: server.adminUser, password: server.adminPassword });
   for (const ns of ['db-system', 'site-a', 'site-b']) kubectl(k, ['create', 'namespace', ns]);
-  apply(
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'mariadb-admin', namespace: 'db-system' },
-      stringData: { username: server.adminUser, password: server.adminPassword },
-    },
-    {
-      apiVersion: api,
-      kind: 'MySQLCluster',
-      metadata: cluster,
-      spec: { external: { host: server.host, port: server.port, adminSecretRef: { name: 'mariadb-admin' } }, allowedNamespaces: { from: 'All' } },
-    },
-  );
+  apply(...externalClusterManifests(server, cluster));
+
   operator = await startOperator({
     kubeconfig: k.kubeconfig,
     dir: env.dir,

@@ -2,29 +2,17 @@
 // same build as the API server, on loopback, each with its own identity.
 // Without them nothing schedules pods or runs Deployments, StatefulSets,
 // EndpointSlices, service-account tokens or node lifecycle.
-import { request } from 'node:https';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ControlPlane } from '../controlplane.ts';
 import { freePort } from '../ports.ts';
+import { httpsAnswers } from '../https-probe.ts';
 import { startProcess, waitUntil, type StartedProcess } from '../processes.ts';
 import { componentKubeconfig } from './credentials.ts';
 
 /** GET https://127.0.0.1:<port>/healthz of a component with a self-signed serving certificate; true on 200. */
 function healthy(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => {
-      resolve(false);
-    });
-    req.on('timeout', () => {
-      req.destroy();
-    });
-    req.end();
-  });
+  return httpsAnswers(`https://127.0.0.1:${port}/healthz`, { rejectUnauthorized: false });
 }
 
 function kubeconfigFlags(kubeconfig: string): string[] {
