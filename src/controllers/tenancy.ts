@@ -61,6 +61,11 @@ export function mayAdopt(policy: TenancyPolicy, clusterNamespace: string, namesp
   return namespace === clusterNamespace || policy.adoptFrom.includes(namespace);
 }
 
+/** The violation for a database that no MySQLDatabase of `namespace` owns (the one a user may wait out). */
+export function notOwnedViolation(database: string, namespace: string): string {
+  return `database ${database} is not owned by a MySQLDatabase in namespace ${namespace}`;
+}
+
 /**
  * Why the declared privileges are refused for a user in `namespace`, or an
  * empty list when they are allowed. The cluster's own namespace is the
@@ -91,7 +96,7 @@ export function privilegeViolations(
     if (p.withGrantOption) violations.push(`GRANT OPTION on ${on} is reserved for users in namespace ${clusterNamespace}`);
     const owner = ownerNamespaceOf(p.database);
     if (owner !== namespace) {
-      violations.push(`database ${p.database} is not owned by a MySQLDatabase in namespace ${namespace}`);
+      violations.push(notOwnedViolation(p.database, namespace));
     }
   }
   return violations;

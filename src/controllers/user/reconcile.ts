@@ -20,7 +20,7 @@ import { resyncDelay, secretValue, splitKey, type ControllerContext, type Secret
 import { reconcileLifecycle } from '../lifecycle.ts';
 import { claimOwnership } from '../ownership.ts';
 import { writeStatus, type Readiness } from '../status.ts';
-import { privilegeViolations } from '../tenancy.ts';
+import { notOwnedViolation, privilegeViolations } from '../tenancy.ts';
 import { connectionSecret, secretDataEqual } from './connection-secret.ts';
 
 /** Present only while deleting the object has work to do: dropping the user (deletionPolicy: Delete). */
@@ -126,7 +126,7 @@ async function checkPrivileges(context: ControllerContext, user: MySQLUser, inte
     }
   }
   const waiting = [...owners.entries()].filter(([db, owner]) => owner === undefined && declaredHere.has(db)).map(([db]) => db);
-  const onlyWaiting = violations.every((v) => waiting.some((db) => v === `database ${db} is not owned by a MySQLDatabase in namespace ${namespace}`));
+  const onlyWaiting = violations.every((v) => waiting.some((db) => v === notOwnedViolation(db, namespace)));
   if (onlyWaiting) {
     return { ready: false, reason: 'WaitingForDatabase', message: `waiting for database ${waiting.join(', ')} to be created by its MySQLDatabase` };
   }
