@@ -77,8 +77,54 @@ async function createAll(kube: KubeClient, objects: readonly Manifest[]): Promis
   return createdAt;
 }
 
+/** Deletes a namespace's objects (none has a finalizer: nobody reconciled them) and waits until they are gone. */
+async function deleteAll(namespace: string): Promise<void> {
+  // (kubectl's --wait on a thousand objects can hang; poll for the empty list instead.)
+  kubectl(env.controlPlane, ['delete', 'mysqldatabases,mysqlusers', '--all', '-n', namespace, '--wait=false']);
+  while (kubectl(env.controlPlane, ['get', 'mysqldatabases,mysqlusers', '-n', namespace, '-o', 'name']).trim() !== '') {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/**
+ * Requests the API server has answered, by verb and resource, from its own
+ * metrics (watches excluded): what the objects and the operator cost it.
+ */
+function apiRequests(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of kubectl(env.controlPlane, ['get', '--raw', '/metrics']).split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const label = (name: string): string => new RegExp(`${name}="([^"]*)"`).exec(line)?.[1] ?? '';
+    if (label('verb') === 'WATCH') continue;
+    const key = `${label('verb')} ${label('resource')}${label('subresource') === '' ? '' : `/${label('subresource')}`}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return counts;
+}
+
+function requestsBetween(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, count] of [...after.entries()].sort()) {
+    const delta = count - (before.get(key) ?? 0);
+    if (delta > 0) out[key] = delta;
+  }
+  return out;
+}
+
+/** The operator's SQL statements so far, by verb. */
+async function sqlStatementsByVerb(op: OperatorProcess): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const text = await (await fetch(`http://127.0.0.1:${op.httpPort}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('flightdeck_sql_statements_total{')) continue;
+    const verb = /verb="([^"]*)"/.exec(line)?.[1] ?? '';
+    counts.set(verb, (counts.get(verb) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return counts;
 }
 
 function rssMiB(pid: number): number {
@@ -94,11 +140,20 @@ const kubeConfig = kubeconfigAccess(env.controlPlane.kubeconfig, {});
 const kube = new KubeClient(kubeConfig, 'flightdeck-bench');
 let operator: OperatorProcess | undefined;
 try {
-  for (const ns of ['bench-system', 'bench-api', 'bench-op', 'bench-rss']) kubectl(env.controlPlane, ['create', 'namespace', ns]);
+  for (const ns of ['bench-system', 'bench-warmup', 'bench-api', 'bench-op', 'bench-rss']) kubectl(env.controlPlane, ['create', 'namespace', ns]);
   for (const manifest of externalClusterManifests(server, { namespace: 'bench-system', name: 'bench' })) await kube.apply(manifest);
 
-  // T_sql: the statements themselves, one connection, on names of their own.
+  // A fresh API server and MariaDB are slow for their first few hundred
+  // requests; warmed up first, neither baseline is inflated by that.
+  await createAll(kube, manifests('bench-warmup', 'warmup', 0, 100));
+  await deleteAll('bench-warmup');
   const conn = await mariadb.createConnection({ host: server.host, port: server.port, user: server.adminUser, password: server.adminPassword });
+  for (let i = 0; i < 50; i++) {
+    await conn.query(`CREATE DATABASE ${quoteIdentifier(databaseName, `warmup_${i}`)}`);
+    await conn.query(`DROP DATABASE ${quoteIdentifier(databaseName, `warmup_${i}`)}`);
+  }
+
+  // T_sql: the statements themselves, one connection, on names of their own.
   const sqlStart = performance.now();
   for (let i = 0; i < pairs; i++) {
     const db = `direct_db_${i}`;
@@ -117,11 +172,7 @@ try {
   await createAll(kube, apiObjects);
   const tApi = performance.now() - apiStart;
   log(`T_api ${seconds(tApi)} s for ${apiObjects.length} objects`);
-  // (kubectl's --wait on a thousand objects can hang; poll for the empty list instead.)
-  kubectl(env.controlPlane, ['delete', 'mysqldatabases,mysqlusers', '--all', '-n', 'bench-api', '--wait=false']);
-  while (kubectl(env.controlPlane, ['get', 'mysqldatabases,mysqlusers', '-n', 'bench-api', '-o', 'name']).trim() !== '') {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  await deleteAll('bench-api');
 
   // T_op: the operator running and idle first, then the same objects.
   operator = await startOperator({ kubeconfig: env.controlPlane.kubeconfig, dir: env.dir, args: ['--leader-elect', 'false', '--resync-interval', '20', '--workers', values.workers] });
@@ -143,6 +194,8 @@ try {
   });
   await Promise.all(watchers.map((w) => w.start()));
   const opObjects = manifests('bench-op', 'op', 0, pairs);
+  const requestsBefore = apiRequests();
+  const statementsBefore = await sqlStatementsByVerb(operator);
   const opStart = performance.now();
   const createdAt = await createAll(kube, opObjects);
   const lastCreate = performance.now();
@@ -154,6 +207,8 @@ try {
   const tOp = lastReady - opStart;
   const latencies = [...readyAt.entries()].map(([key, at]) => at - (createdAt.get(key) ?? opStart)).sort((a, b) => a - b);
   for (const w of watchers) w.stop();
+  const opRequests = requestsBetween(requestsBefore, apiRequests());
+  const opStatements = requestsBetween(statementsBefore, await sqlStatementsByVerb(operator));
   log(`T_op ${seconds(tOp)} s`);
 
   // Idle: SQL writes during a quiet period (resyncs every 20 s run meanwhile).
@@ -186,6 +241,8 @@ try {
     T_op_over_T_api_plus_T_sql: Math.round((tOp / (tApi + tSql)) * 100) / 100,
     lag_after_last_create_s: seconds(lastReady - lastCreate),
     latency_create_to_ready_s: { p50: seconds(percentile(latencies, 50)), p99: seconds(percentile(latencies, 99)), max: seconds(latencies.at(-1) ?? Number.NaN) },
+    api_requests_during_T_op: opRequests,
+    sql_statements_during_T_op: opStatements,
     idle_sql_writes: { seconds: idleSeconds, writes: idleWrites },
     operator_rss_mib: { objects: opObjects.length + extraPairs * 2, rss },
     goals: {

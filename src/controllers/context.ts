@@ -10,6 +10,9 @@ import type { KubeClient } from '../runtime/kube.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { ClusterConnections } from './connections.ts';
 
+/** The label on Secrets the operator writes (generated passwords, connection Secrets). */
+export const managedByLabel: Readonly<Record<string, string>> = { 'app.kubernetes.io/managed-by': 'flightdeck-operator' };
+
 export interface SecretObject extends KubeObject {
   type?: string;
   data?: Record<string, string>;

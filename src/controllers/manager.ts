@@ -10,7 +10,7 @@ import { apiVersion } from '../api/common.ts';
 import { clusterIntent, clusterKeyOf, userSecrets } from '../api/normalize.ts';
 import { Controller, type ReconcileOutcome } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
-import { Informer, type InformerEvent, type KubeObject } from '../runtime/informer.ts';
+import { Informer, type KubeObject } from '../runtime/informer.ts';
 import type { KubeAccess } from '../runtime/kube-access.ts';
 import { KubeClient } from '../runtime/kube.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
@@ -19,6 +19,7 @@ import { ClusterConnections } from './connections.ts';
 import { keyOf, type Caches, type ControllerContext, type NamespaceObject, type SecretObject } from './context.ts';
 import { reconcileDatabase } from './database/reconcile.ts';
 import { reconcileUser } from './user/reconcile.ts';
+import { secretChangeMatters, worthReconciling } from './worth-reconciling.ts';
 
 export interface ManagerOptions {
   kubeConfig: KubeAccess;
@@ -33,23 +34,6 @@ export interface ManagerOptions {
 }
 
 export const fieldManager = 'flightdeck-operator';
-
-/**
- * Only changes a reconcile can act on queue the object again: a new spec
- * (generation), deletion, finalizers, labels — not the status the operator
- * itself just wrote. A periodic resync (previous === current) passes too.
- */
-function worthReconciling(event: InformerEvent, object: KubeObject, previous: KubeObject | undefined): boolean {
-  if (event !== 'update' || previous === undefined || previous === object) return true;
-  const a = previous.metadata;
-  const b = object.metadata;
-  return (
-    a.generation !== b.generation ||
-    a.deletionTimestamp !== b.deletionTimestamp ||
-    (a.finalizers ?? []).join() !== (b.finalizers ?? []).join() ||
-    JSON.stringify(a.labels ?? {}) !== JSON.stringify(b.labels ?? {})
-  );
-}
 
 function readyStatus(cluster: MySQLCluster | undefined): string | undefined {
   return cluster?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
@@ -132,7 +116,8 @@ export class Manager {
     users.onChange((event, object, previous) => {
       if (worthReconciling(event, object, previous)) user.enqueue(keyOf(object));
     });
-    secrets.onChange((_event, secret) => {
+    secrets.onChange((event, secret, previous) => {
+      if (!secretChangeMatters(event, secret, previous)) return;
       const namespace = secret.metadata.namespace ?? '';
       const name = secret.metadata.name;
       for (const c of clusters.list(namespace)) {

@@ -97,12 +97,13 @@ export class OwnerRecords {
       await this.#createTable();
     }
     // The primary key makes this atomic: of two concurrent claims, one row
-    // wins and both read it back.
-    await this.#write({
+    // is inserted; the other claimant reads the winner back.
+    const inserted = await this.#write({
       verb: 'INSERT',
       sql: `INSERT IGNORE INTO ${ownersTable} (kind, \`key\`, namespace, name, uid) VALUES (?, ?, ?, ?, ?)`,
       values: [kind, k, owner.namespace, owner.name, owner.uid],
     });
+    if (affectedRows(inserted) === 1) return { namespace: owner.namespace, name: owner.name, uid: owner.uid };
     const recorded = await this.#select(kind, k);
     if (recorded === undefined) throw new Error(`the owner record of ${kind} ${k} vanished right after it was written`);
     return recorded;

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { continuesSeries, eventKey, eventName, seriesWindowMs, type EventSubject } from './events.ts';
+import { pino } from 'pino';
+import { EventRecorder, continuesSeries, eventKey, eventName, seriesWindowMs, type EventSubject } from './events.ts';
+import { kubeAccess, staticCredentials } from './kube-access.ts';
 
 const db = (uid?: string, name = 'site'): EventSubject => ({
   apiVersion: 'flightdeck.t7.io/v1',
@@ -65,5 +69,39 @@ describe('eventName', () => {
     const name = eventName('x'.repeat(253), new Date(), 7);
     assert.ok(name.length <= 253);
     assert.match(name, /^x+\.[0-9a-f]+$/);
+  });
+});
+
+describe('EventRecorder', () => {
+  it('writes every event, but never more than two at once', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const reasons: string[] = [];
+    const server = createServer((req, res) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        reasons.push((JSON.parse(Buffer.concat(chunks).toString()) as { reason: string }).reason);
+        setTimeout(() => {
+          inFlight--;
+          res.writeHead(201, { 'Content-Type': 'application/json' }).end('{}');
+        }, 5);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const access = kubeAccess({ server: `http://127.0.0.1:${port}`, source: 'test', credentials: staticCredentials({}) });
+      const recorder = new EventRecorder({ kubeConfig: access, component: 'test', logger: pino({ level: 'silent' }) });
+      const sent = Array.from({ length: 20 }, (_, i) => `Reason${i}`);
+      for (const reason of sent) recorder.record(db('uid-1'), 'Normal', reason, 'a message');
+      await recorder.flush();
+      assert.deepEqual([...reasons].sort(), [...sent].sort());
+      assert.equal(most, 2);
+    } finally {
+      server.close();
+    }
   });
 });

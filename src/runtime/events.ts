@@ -36,6 +36,17 @@ export const maxMessageLength = 1024;
 /** How many series the recorder remembers; the oldest is forgotten first (its next repeat creates a new Event). */
 const maxSeries = 4096;
 
+/**
+ * Event writes in flight at once. Events matter less than the reconciles'
+ * own writes: sent a few at a time (client-go sends them one by one), a burst
+ * of reconciles does not compete with a burst of its own Events for the API
+ * server.
+ */
+const maxWritesInFlight = 2;
+
+/** Events waiting to be written beyond which new ones are dropped (and the drop logged), as client-go's full channel does. */
+const maxQueuedEvents = 4096;
+
 /** What the recorder remembers of an Event it wrote, to count repeats on it. */
 export interface EventSeries {
   readonly namespace: string;
@@ -81,6 +92,9 @@ export class EventRecorder {
   /** The last write per key: writes of one key run one after another, so a repeat never races its first Event's creation. */
   readonly #tails = new Map<string, Promise<void>>();
   readonly #pending = new Set<Promise<void>>();
+  /** Writes waiting for one of the maxWritesInFlight slots, first come first served. */
+  readonly #waiting: (() => void)[] = [];
+  #inFlight = 0;
   #sequence = 0;
 
   constructor(options: EventRecorderOptions) {
@@ -99,12 +113,16 @@ export class EventRecorder {
    * new ones. Events of cluster-scoped objects go to the default namespace.
    */
   record(object: EventSubject, type: EventType, reason: string, message: string): void {
+    if (this.#pending.size >= maxQueuedEvents) {
+      this.#log.warn({ reason, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name }, 'too many events waiting; event dropped');
+      return;
+    }
     const cut = message.length > maxMessageLength ? `${message.slice(0, maxMessageLength - 1)}…` : message;
     const key = eventKey(object, type, reason, cut);
     const time = this.#now();
     const previous = this.#tails.get(key) ?? Promise.resolve();
     const write = previous
-      .then(() => this.#write(key, object, type, reason, cut, time))
+      .then(() => this.#inSlot(() => this.#write(key, object, type, reason, cut, time)))
       .catch((error: unknown) => {
         this.#log.warn(
           { err: error, reason, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name },
@@ -122,6 +140,19 @@ export class EventRecorder {
   /** Resolves once every event recorded so far has been written (or its failure logged). Never rejects. */
   async flush(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Runs `write` once fewer than maxWritesInFlight writes run. */
+  async #inSlot(write: () => Promise<void>): Promise<void> {
+    if (this.#inFlight < maxWritesInFlight) this.#inFlight++;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve)); // the slot is handed over, counted still
+    try {
+      await write();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next === undefined) this.#inFlight--;
+      else next();
+    }
   }
 
   async #write(key: string, object: EventSubject, type: EventType, reason: string, message: string, time: Date): Promise<void> {

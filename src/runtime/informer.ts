@@ -59,7 +59,8 @@ export interface InformerOptions {
   resyncIntervalMs?: number;
   /**
    * Applied to every object before it is cached (to drop what handlers never
-   * read). metadata.managedFields is always dropped before, to save memory.
+   * read). metadata.managedFields and kubectl's last-applied-configuration
+   * annotation are always dropped before, to save memory.
    */
   transform?: (object: KubeObject) => KubeObject;
   /** Objects per list page (the `limit` of a list request). Default 500. */
@@ -99,6 +100,8 @@ type WatchOutcome =
   | { readonly kind: 'expired' } // 410 Gone: the resourceVersion is too old; list again
   | { readonly kind: 'closed'; readonly healthy: boolean } // ended without an error (server timeout, interrupted)
   | { readonly kind: 'failed'; readonly error: unknown; readonly answered: boolean; readonly healthy: boolean };
+
+const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** Consecutive watches refused by the API server (an HTTP error, not a network error) before the informer lists again. */
 const refusedWatchesBeforeRelist = 3;
@@ -466,6 +469,10 @@ export class Informer<T extends KubeObject> {
   #prepare(raw: KubeObject): T {
     const metadata: KubeObject['metadata'] & { managedFields?: unknown } = { ...raw.metadata };
     delete metadata.managedFields;
+    // kubectl apply's copy of the whole manifest: as large as the object again, and read by nobody here.
+    if (metadata.annotations?.[lastAppliedAnnotation] !== undefined) {
+      metadata.annotations = Object.fromEntries(Object.entries(metadata.annotations).filter(([key]) => key !== lastAppliedAnnotation));
+    }
     let object: KubeObject = { ...raw, metadata };
     if (this.#options.transform !== undefined) object = this.#options.transform(object);
     object.apiVersion ??= this.#options.apiVersion;

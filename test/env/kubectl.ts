@@ -19,6 +19,8 @@ export function kubectlResult(target: KubectlTarget, args: readonly string[], in
   const result = spawnSync(join(target.binDir, 'kubectl'), ['--kubeconfig', target.kubeconfig, ...args], {
     encoding: 'utf8',
     input,
+    // The API server's /metrics and lists of thousands of objects exceed the 1 MiB default.
+    maxBuffer: 256 * 1024 * 1024,
   });
   if (result.error !== undefined) throw result.error;
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };

@@ -90,6 +90,10 @@ describe('Informer of a custom resource', () => {
     assert.equal(one.kind, 'MySQLDatabase');
     assert.equal(one.spec.cluster.name, 'db');
     assert.equal('managedFields' in one.metadata, false, 'managedFields are dropped');
+    const stored = JSON.parse(kubectl(k, ['get', 'mysqldatabase', 'one', '-n', ns, '-o', 'json'])) as Database;
+    const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
+    assert.ok(stored.metadata.annotations?.[lastApplied] !== undefined, 'kubectl apply stored its copy of the manifest');
+    assert.equal(one.metadata.annotations?.[lastApplied], undefined, "kubectl's copy of the manifest is dropped");
 
     apply(database(ns, 'two'));
     await eventually('add of two', () => informer.get(ns, 'two') !== undefined);

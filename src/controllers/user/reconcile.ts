@@ -16,7 +16,7 @@ import { databaseIntent, userIntent, type UserIntent } from '../../api/normalize
 import { passwordMatches, type Grant } from '../../mysql/client.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
 import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
-import { resyncDelay, secretValue, splitKey, type ControllerContext, type SecretObject } from '../context.ts';
+import { managedByLabel, resyncDelay, secretValue, splitKey, type ControllerContext, type SecretObject } from '../context.ts';
 import { reconcileLifecycle } from '../lifecycle.ts';
 import { claimOwnership } from '../ownership.ts';
 import { writeStatus, type Readiness } from '../status.ts';
@@ -26,7 +26,6 @@ import { connectionSecret, secretDataEqual } from './connection-secret.ts';
 /** Present only while deleting the object has work to do: dropping the user (deletionPolicy: Delete). */
 export const userFinalizer = 'flightdeck.t7.io/drop-user';
 
-const managedByLabel = { 'app.kubernetes.io/managed-by': 'flightdeck-operator' };
 
 export async function reconcileUser(context: ControllerContext, key: string): Promise<ReconcileOutcome | undefined> {
   const { namespace, name } = splitKey(key);
@@ -210,7 +209,7 @@ async function ensurePresent(context: ControllerContext, user: MySQLUser, intent
     }
   }
 
-  const change = await client.setGrants(intent.username, intent.host, grantsOf(intent));
+  const change = await client.setGrants(intent.username, intent.host, grantsOf(intent), { newAccount: created });
   if (created) {
     // One event tells the whole creation.
     const granted = change.granted.length > 0 ? ` with ${change.granted.map(describeGrant).join('; ')}` : '';
