@@ -28,7 +28,11 @@ async function main(argv: readonly string[]): Promise<number> {
       return crdsCommand(rest, repoRoot);
     case 'dev': {
       // Loaded only here: the development environment is not part of the operator image.
-      const { devCommand } = await import('../../test/env/devcli.ts');
+      // A computed specifier, so that tsc does not compile test/env into the
+      // operator's build (tsconfig.build.json), and a file URL, so that its
+      // .ts is not rewritten to .js: from dist/ too it loads the checkout's source.
+      const devcli: string = new URL('../../test/env/devcli.ts', import.meta.url).href;
+      const { devCommand } = (await import(devcli)) as { devCommand: (args: readonly string[]) => Promise<number> };
       return devCommand(rest);
     }
     case undefined:

@@ -2,6 +2,7 @@
 // (`flightdeck operator`), against a test environment's API server.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtOperator } from './build.ts';
 import { repoRoot } from './paths.ts';
 import { startProcess, stopProcess, waitUntil, type StartedProcess } from './processes.ts';
 
@@ -19,14 +20,21 @@ export interface StartOperatorOptions {
   args?: readonly string[];
   /** Wait for 'operator running' (leading, caches synced); false for a standby. */
   waitUntilRunning?: boolean;
+  /**
+   * 'source' (default): src/cli/main.ts, as ./bin/flightdeck runs it.
+   * 'build': dist/cli/main.js, the compiled operator the image ships, built
+   * first if dist/ is missing or stale.
+   */
+  from?: 'source' | 'build';
 }
 
 export async function startOperator(options: StartOperatorOptions): Promise<OperatorProcess> {
   const name = options.name ?? 'operator';
+  const main = options.from === 'build' ? await builtOperator() : join(repoRoot, 'src/cli/main.ts');
   const proc = startProcess({
     name,
     command: process.execPath,
-    args: [join(repoRoot, 'src/cli/main.ts'), 'operator', '--http-address', '127.0.0.1:0', ...(options.args ?? [])],
+    args: [main, 'operator', '--http-address', '127.0.0.1:0', ...(options.args ?? [])],
     logFile: join(options.dir, `${name}.log`),
     env: { ...process.env, KUBECONFIG: options.kubeconfig },
     cwd: repoRoot,

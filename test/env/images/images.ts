@@ -4,13 +4,14 @@
 //
 //   registry.k8s.io/pause:3.10        the sandbox image: the pause program of test/env/kubebuild
 //   flightdeck.local/mariadb:10.11    Debian's mariadb-server on a debootstrap root file system
-//   flightdeck.local/operator:dev     Node.js 24 and this checkout's operator (operatorImage)
+//   flightdeck.local/operator:dev     Node.js 24 and this checkout's operator, compiled (operatorImage)
 //
 // Manifests use them with `imagePullPolicy: IfNotPresent`; the nodes import
 // the archives into containerd's k8s.io namespace at start.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, globSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildInputs, buildOperator } from '../build.ts';
 import { repoRoot } from '../paths.ts';
 import { cachedEntry, inputKey } from './cache.ts';
 import { writeLayer, writeOciArchive, type ImageConfig } from './oci.ts';
@@ -100,25 +101,24 @@ export async function mariadbImage(): Promise<LocalImage> {
   });
 }
 
-/** The project files that go into the operator image: what `flightdeck operator` loads. */
-function operatorSources(): string[] {
-  return ['package.json', 'package-lock.json', ...globSync('src/**/*.ts', { cwd: repoRoot }).filter((f) => !f.endsWith('.test.ts'))].sort();
-}
-
 /**
  * The operator image: Node.js 24 (the binary of the `node` npm package this
- * checkout uses) and the operator's sources with production dependencies, on
- * the Debian base. Two layers, so a change of the sources leaves the base
- * layer as it was. Runs `node /app/src/cli/main.ts operator` as uid 65532,
- * needing no writable path, so it can run with a read-only root file system.
+ * checkout uses) and the operator compiled to JavaScript (tsconfig.build.json)
+ * with production dependencies, on the Debian base. Two layers, so a change
+ * of the sources leaves the base layer as it was. Runs
+ * `node /app/dist/cli/main.js operator` as uid 65532, needing no writable
+ * path, so it can run with a read-only root file system.
  *
- * Rebuilt when the sources, package-lock.json or the Node binary change.
+ * Rebuilt when a build input (the sources, the compiler settings,
+ * package.json, package-lock.json) or the Node binary changes. The build
+ * writes into the layer's own directory, never into the checkout's dist/,
+ * so the image holds exactly what the current sources compile to.
  */
 export async function operatorImage(): Promise<LocalImage> {
   const base = await debianBase();
   const baseLayer = await layerOf('debian-base', base);
   const node = realpathSync(join(repoRoot, 'node_modules/.bin/node'));
-  const sources = operatorSources();
+  const inputs = buildInputs();
   // Production dependencies depend only on the lock file: installed once per lock.
   const modules = await cachedEntry('operator-node-modules', inputKey([{ file: join(repoRoot, 'package-lock.json') }]), (dir) => {
     mkdirSync(dir, { recursive: true });
@@ -129,17 +129,16 @@ export async function operatorImage(): Promise<LocalImage> {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
   });
-  const appKey = inputKey([{ file: node }, modules, ...sources.flatMap((f) => [f, { file: join(repoRoot, f) }])]);
-  const appLayer = await cachedEntry('layer-operator-app', appKey, (file) => {
+  const appKey = inputKey([{ file: node }, modules, ...inputs.flatMap((f) => [f, { file: join(repoRoot, f) }])]);
+  const appLayer = await cachedEntry('layer-operator-app', appKey, async (file) => {
     const root = `${file}.root`;
     rmSync(root, { recursive: true, force: true });
     try {
       mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
       copyFileSync(node, join(root, 'usr/local/bin/node'));
-      for (const source of sources) {
-        mkdirSync(join(root, 'app', source, '..'), { recursive: true });
-        copyFileSync(join(repoRoot, source), join(root, 'app', source));
-      }
+      await buildOperator(join(root, 'app/dist'));
+      // "type": "module" makes Node load dist/ as ES modules.
+      for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(repoRoot, file), join(root, 'app', file));
       cpSync(join(modules, 'node_modules'), join(root, 'app/node_modules'), { recursive: true, verbatimSymlinks: true });
       writeLayer(root, file);
     } finally {
@@ -148,7 +147,7 @@ export async function operatorImage(): Promise<LocalImage> {
   });
   return archiveOf(operatorImageName, [baseLayer, appLayer], {
     // As the Dockerfile (docs/image.md): the chart passes only the operator's flags as args.
-    entrypoint: ['/usr/local/bin/node', '/app/src/cli/main.ts', 'operator'],
+    entrypoint: ['/usr/local/bin/node', '/app/dist/cli/main.js', 'operator'],
     env: [`PATH=${basePath}`, 'NODE_ENV=production'],
     workingDir: '/app',
     user: '65532:65532',
