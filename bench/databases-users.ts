@@ -127,6 +127,27 @@ async function sqlStatementsByVerb(op: OperatorProcess): Promise<Map<string, num
   return counts;
 }
 
+/** CPU time (user + system) a process has used so far, in seconds, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 per second)
+}
+
+/** CPU seconds of each part of the set-up: where the time of a phase went. */
+function cpuByComponent(op?: OperatorProcess): Record<string, number> {
+  return {
+    'kube-apiserver': cpuSeconds(env.controlPlane.apiserver.pid),
+    etcd: cpuSeconds(env.controlPlane.etcd.pid),
+    mariadb: cpuSeconds(mariadbPid),
+    ...(op === undefined ? {} : { operator: cpuSeconds(op.pid) }),
+    'benchmark client': (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+  };
+}
+
+function cpuBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round((v - (before[k] ?? 0)) * 100) / 100]));
+}
+
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
@@ -136,6 +157,7 @@ function rssMiB(pid: number): number {
 const env = await startTestEnvironment(1);
 const server = env.mariadb[0];
 if (server === undefined) throw new Error('no MariaDB');
+const mariadbPid = server.process.pid;
 const kubeConfig = kubeconfigAccess(env.controlPlane.kubeconfig, {});
 const kube = new KubeClient(kubeConfig, 'flightdeck-bench');
 let operator: OperatorProcess | undefined;
@@ -168,14 +190,17 @@ try {
 
   // T_api: the objects alone, nobody reconciling; then removed (no finalizers yet).
   const apiObjects = manifests('bench-api', 'api', 0, pairs);
+  const apiCpuBefore = cpuByComponent();
   const apiStart = performance.now();
   await createAll(kube, apiObjects);
   const tApi = performance.now() - apiStart;
+  const apiCpu = cpuBetween(apiCpuBefore, cpuByComponent());
   log(`T_api ${seconds(tApi)} s for ${apiObjects.length} objects`);
   await deleteAll('bench-api');
 
   // T_op: the operator running and idle first, then the same objects.
-  operator = await startOperator({ kubeconfig: env.controlPlane.kubeconfig, dir: env.dir, args: ['--leader-elect', 'false', '--resync-interval', '20', '--workers', values.workers] });
+  // As the image runs it: the compiled JavaScript, not the .ts sources.
+  operator = await startOperator({ from: 'build', kubeconfig: env.controlPlane.kubeconfig, dir: env.dir, args: ['--leader-elect', 'false', '--resync-interval', '20', '--workers', values.workers] });
   const readyAt = new Map<string, number>();
   const watchers = (['mysqldatabases', 'mysqlusers'] as const).map((plural) => {
     const informer = new Informer<KubeObject & { kind?: string; status?: { conditions?: { type: string; status: string }[] } }>({
@@ -196,6 +221,7 @@ try {
   const opObjects = manifests('bench-op', 'op', 0, pairs);
   const requestsBefore = apiRequests();
   const statementsBefore = await sqlStatementsByVerb(operator);
+  const cpuBefore = cpuByComponent(operator);
   const opStart = performance.now();
   const createdAt = await createAll(kube, opObjects);
   const lastCreate = performance.now();
@@ -207,6 +233,7 @@ try {
   const tOp = lastReady - opStart;
   const latencies = [...readyAt.entries()].map(([key, at]) => at - (createdAt.get(key) ?? opStart)).sort((a, b) => a - b);
   for (const w of watchers) w.stop();
+  const opCpu = cpuBetween(cpuBefore, cpuByComponent(operator));
   const opRequests = requestsBetween(requestsBefore, apiRequests());
   const opStatements = requestsBetween(statementsBefore, await sqlStatementsByVerb(operator));
   log(`T_op ${seconds(tOp)} s`);
@@ -241,6 +268,8 @@ try {
     T_op_over_T_api_plus_T_sql: Math.round((tOp / (tApi + tSql)) * 100) / 100,
     lag_after_last_create_s: seconds(lastReady - lastCreate),
     latency_create_to_ready_s: { p50: seconds(percentile(latencies, 50)), p99: seconds(percentile(latencies, 99)), max: seconds(latencies.at(-1) ?? Number.NaN) },
+    cpu_seconds_during_T_api: apiCpu,
+    cpu_seconds_during_T_op: opCpu,
     api_requests_during_T_op: opRequests,
     sql_statements_during_T_op: opStatements,
     idle_sql_writes: { seconds: idleSeconds, writes: idleWrites },

@@ -1,9 +1,10 @@
 // The operator's HTTP endpoint for Prometheus and the kubelet: /metrics,
 // /healthz (liveness) and /readyz (readiness). Plain node:http, because three
 // fixed GET routes need no framework.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OperatorMetrics } from './metrics.ts';
+import { nodeHttp } from './node-http.ts';
 
 export interface HttpServerOptions {
   /** Address to listen on, e.g. '0.0.0.0' in a pod, '127.0.0.1' in tests. */
@@ -37,7 +38,7 @@ export interface HttpServer {
  * paths 404.
  */
 export function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
-  const server = createServer((request, response) => {
+  const server = nodeHttp.createServer((request, response) => {
     handle(options, request, response).catch((error: unknown) => {
       // Only reached if answering itself failed (e.g. the metrics collection
       // threw); the client gets a 500 rather than a hung request.

@@ -7,11 +7,12 @@
 // closes any stream that is quiet for 30 s. The runtime works with plain
 // objects as the API server sends them and supervises its watches itself;
 // kubeconfig.ts finds the server and the credentials.
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { Agent as HttpAgent, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { KubeAccess, KubeCredentials } from './kube-access.ts';
+import { nodeHttp } from './node-http.ts';
 
 /** The body of an API server error (meta/v1 Status). */
 export interface KubeStatus {
@@ -119,7 +120,7 @@ export class KubeTransport {
       // For the agent this closes free (idle) connections only; a quiet watch is not affected.
       timeout: options.idleSocketTimeoutMs ?? 30_000,
     };
-    this.#agent = this.#secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.#agent = this.#secure ? new HttpsAgent(agentOptions) : new nodeHttp.Agent(agentOptions);
   }
 
   /**
@@ -215,7 +216,7 @@ export class KubeTransport {
           secureContext: this.#secureContext(credentials),
         }
       : {};
-    const send = this.#secure ? httpsRequest : httpRequest;
+    const send = this.#secure ? httpsRequest : nodeHttp.request;
     return new Promise((resolve, reject) => {
       const signal = request.signal;
       // Aborted while credentials were being fetched: an abort event will not come again.

@@ -2,7 +2,7 @@
 // (`flightdeck operator`), against a test environment's API server.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtOperator } from './build.ts';
+import { builtOperator, operatorRuntime } from './build.ts';
 import { repoRoot } from './paths.ts';
 import { startProcess, stopProcess, waitUntil, type StartedProcess } from './processes.ts';
 
@@ -23,20 +23,22 @@ export interface StartOperatorOptions {
   /**
    * 'source' (default): src/cli/main.ts, as ./bin/flightdeck runs it.
    * 'build': dist/cli/main.js, the compiled operator the image ships, built
-   * first if dist/ is missing or stale.
+   * first if dist/ is missing or stale, with the image's Node flags and
+   * environment (operatorRuntime).
    */
   from?: 'source' | 'build';
 }
 
 export async function startOperator(options: StartOperatorOptions): Promise<OperatorProcess> {
   const name = options.name ?? 'operator';
-  const main = options.from === 'build' ? await builtOperator() : join(repoRoot, 'src/cli/main.ts');
+  const shipped = options.from === 'build';
+  const main = shipped ? await builtOperator() : join(repoRoot, 'src/cli/main.ts');
   const proc = startProcess({
     name,
     command: process.execPath,
-    args: [main, 'operator', '--http-address', '127.0.0.1:0', ...(options.args ?? [])],
+    args: [...(shipped ? operatorRuntime.nodeFlags : []), main, 'operator', '--http-address', '127.0.0.1:0', ...(options.args ?? [])],
     logFile: join(options.dir, `${name}.log`),
-    env: { ...process.env, KUBECONFIG: options.kubeconfig },
+    env: { ...process.env, ...(shipped ? operatorRuntime.env : {}), KUBECONFIG: options.kubeconfig },
     cwd: repoRoot,
   });
   const log = (): string => readFileSync(proc.logFile, 'utf8');

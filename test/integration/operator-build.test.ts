@@ -4,13 +4,17 @@
 // the build can break: an import the rewrite from .ts to .js misses, a module
 // left out of dist/.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import * as mariadb from 'mariadb';
 import { stringify } from 'yaml';
 import { apiVersion } from '../../src/api/common.ts';
+import { operatorRuntime } from '../env/build.ts';
 import { externalClusterManifests } from '../env/external-cluster.ts';
 import { kubectl, waitForReady } from '../env/kubectl.ts';
 import { startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
+import { repoRoot } from '../env/paths.ts';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../env/shared.ts';
 
 let env: TestEnvironment;
@@ -47,4 +51,16 @@ it('the built operator creates a MySQLDatabase and reports it Ready', async () =
   } finally {
     await admin.end();
   }
+});
+
+it('the Dockerfile runs it with the Node flags and environment the local image and the tests use', () => {
+  const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(finalStage)?.[1];
+  assert.ok(entrypoint !== undefined, 'the final stage has an ENTRYPOINT in exec form');
+  assert.deepEqual(JSON.parse(entrypoint), ['/usr/local/bin/node', ...operatorRuntime.nodeFlags, '/app/dist/cli/main.js', 'operator']);
+  const env = new Map(
+    [...finalStage.matchAll(/^ENV (.+)$/gm)].flatMap((m) => (m[1] ?? '').split(/\s+/).map((pair) => pair.split('=') as [string, string])),
+  );
+  for (const [key, value] of Object.entries(operatorRuntime.env)) assert.equal(env.get(key), value, key);
 });

@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildInputs, buildOperator } from '../build.ts';
+import { buildInputs, buildOperator, operatorRuntime } from '../build.ts';
 import { repoRoot } from '../paths.ts';
 import { cachedEntry, inputKey } from './cache.ts';
 import { writeLayer, writeOciArchive, type ImageConfig } from './oci.ts';
@@ -147,8 +147,8 @@ export async function operatorImage(): Promise<LocalImage> {
   });
   return archiveOf(operatorImageName, [baseLayer, appLayer], {
     // As the Dockerfile (docs/image.md): the chart passes only the operator's flags as args.
-    entrypoint: ['/usr/local/bin/node', '/app/dist/cli/main.js', 'operator'],
-    env: [`PATH=${basePath}`, 'NODE_ENV=production'],
+    entrypoint: ['/usr/local/bin/node', ...operatorRuntime.nodeFlags, '/app/dist/cli/main.js', 'operator'],
+    env: [`PATH=${basePath}`, 'NODE_ENV=production', ...Object.entries(operatorRuntime.env).map(([key, value]) => `${key}=${value}`)],
     workingDir: '/app',
     user: '65532:65532',
   });
