@@ -12,9 +12,11 @@
 //
 // Run: node bench/databases-users.ts [--objects 500] [--idle-seconds 60] [--rss-objects 5000] [--workers 8]
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as mariadb from 'mariadb';
 import { pino } from 'pino';
+import { parseAllDocuments } from 'yaml';
 import { apiVersion } from '../src/api/common.ts';
 import { Informer, type KubeObject } from '../src/runtime/informer.ts';
 import { KubeClient } from '../src/runtime/kube.ts';
@@ -22,7 +24,9 @@ import { kubeconfigAccess } from '../src/runtime/kubeconfig.ts';
 import { databaseName, quoteAccount, quoteGrantDatabase, quoteIdentifier } from '../src/mysql/identifiers.ts';
 import { kubectl } from '../test/env/kubectl.ts';
 import { externalClusterManifests } from '../test/env/external-cluster.ts';
+import { chartDir, helm } from '../test/env/helmbuild/helm.ts';
 import { sqlWrites, startOperator, stopOperator, type OperatorProcess } from '../test/env/operator.ts';
+import { serviceAccountKubeconfig } from '../test/env/service-account.ts';
 import { startTestEnvironment, stopTestEnvironment } from '../test/env/shared.ts';
 
 const { values } = parseArgs({
@@ -75,6 +79,20 @@ async function createAll(kube: KubeClient, objects: readonly Manifest[]): Promis
   };
   await Promise.all(Array.from({ length: concurrency }, () => worker()));
   return createdAt;
+}
+
+/**
+ * Installs the chart (whose CRDs the environment installed with kubectl, so
+ * they are first labelled for Helm as docs/chart.md says) and returns a
+ * kubeconfig with its ServiceAccount's token.
+ */
+function chartOperatorKubeconfig(): string {
+  for (const crd of ['mysqlclusters', 'mysqldatabases', 'mysqlusers'].map((plural) => `${plural}.flightdeck.t7.io`)) {
+    kubectl(env.controlPlane, ['label', 'crd', crd, 'app.kubernetes.io/managed-by=Helm', '--overwrite']);
+    kubectl(env.controlPlane, ['annotate', 'crd', crd, `meta.helm.sh/release-name=${release.name}`, `meta.helm.sh/release-namespace=${release.namespace}`, '--overwrite']);
+  }
+  helm(['install', release.name, chartDir, '--namespace', release.namespace, '--create-namespace'], { kubeconfig: env.controlPlane.kubeconfig });
+  return serviceAccountKubeconfig(env.controlPlane, release.namespace, chartServiceAccount, join(env.dir, 'operator-kubeconfig'));
 }
 
 /** Deletes a namespace's objects (none has a finalizer: nobody reconciled them) and waits until they are gone. */
@@ -154,6 +172,16 @@ function rssMiB(pid: number): number {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
+const release = { name: 'flightdeck', namespace: 'flightdeck-system' };
+type Deployment = { kind: string; spec: { template: { spec: { serviceAccountName: string; containers: { name: string; args: string[] }[] } } } };
+const deployment = parseAllDocuments(helm(['template', release.name, chartDir, '--namespace', release.namespace]))
+  .map((d) => d.toJS() as Deployment | null)
+  .find((d) => d?.kind === 'Deployment');
+const podSpec = deployment?.spec.template.spec;
+const chartOperatorArgs = podSpec?.containers[0]?.args;
+if (podSpec === undefined || chartOperatorArgs === undefined) throw new Error("the chart renders no Deployment with the operator's args");
+const chartServiceAccount: string = podSpec.serviceAccountName;
+
 const env = await startTestEnvironment(1);
 const server = env.mariadb[0];
 if (server === undefined) throw new Error('no MariaDB');
@@ -199,8 +227,16 @@ try {
   await deleteAll('bench-api');
 
   // T_op: the operator running and idle first, then the same objects.
-  // As the image runs it: the compiled JavaScript, not the .ts sources.
-  operator = await startOperator({ from: 'build', kubeconfig: env.controlPlane.kubeconfig, dir: env.dir, args: ['--leader-elect', 'false', '--resync-interval', '20', '--workers', values.workers] });
+  // As users run it: the compiled JavaScript with the image's Node settings,
+  // the chart's ServiceAccount (its token, its least-privilege RBAC) and the
+  // chart's flags; only the listen address, the resync interval (so that the
+  // idle minute sees resyncs) and --workers when given differ.
+  operator = await startOperator({
+    from: 'build',
+    kubeconfig: chartOperatorKubeconfig(),
+    dir: env.dir,
+    args: [...chartOperatorArgs.filter((arg) => !arg.startsWith('--http-address')), '--resync-interval', '20', '--workers', values.workers],
+  });
   const readyAt = new Map<string, number>();
   const watchers = (['mysqldatabases', 'mysqlusers'] as const).map((plural) => {
     const informer = new Informer<KubeObject & { kind?: string; status?: { conditions?: { type: string; status: string }[] } }>({
@@ -262,6 +298,7 @@ try {
     benchmark: 'databases-users',
     objects: opObjects.length,
     clientConcurrency: concurrency,
+    operator: 'dist/ (as the image runs it), chart ServiceAccount token and RBAC, chart flags',
     T_sql_s: seconds(tSql),
     T_api_s: seconds(tApi),
     T_op_s: seconds(tOp),

@@ -19,6 +19,7 @@ import { chartDir, helm, helmDir, helmResult } from '../env/helmbuild/helm.ts';
 import { kubectl, kubectlResult, waitForReady, type KubectlTarget } from '../env/kubectl.ts';
 import { startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
 import { repoRoot } from '../env/paths.ts';
+import { serviceAccountKubeconfig } from '../env/service-account.ts';
 import { startTestEnvironment, stopTestEnvironment, testEnvironment, type TestEnvironment } from '../env/shared.ts';
 
 // At the top level, so that an environment of this file's own lives as long as the file.
@@ -588,23 +589,7 @@ describe('installed with helm on a real kube-apiserver, the operator running as 
 
   it('leads, reconciles a cluster, a database and a user, and drops them on deletion, without a single 403', async () => {
     // The operator with the installed ServiceAccount's token and the Deployment's flags.
-    const token = kubectl(own, ['create', 'token', account, '-n', release.namespace, '--duration=1h']).trim();
-    const adminConfig = parse(readFileSync(own.kubeconfig, 'utf8')) as { clusters: { cluster: Record<string, string> }[] };
-    const apiserver = adminConfig.clusters[0]?.cluster;
-    assert.ok(apiserver);
-    const kubeconfig = join(env.dir, 'operator-kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'test', cluster: { server: apiserver.server, 'certificate-authority-data': apiserver['certificate-authority-data'] } }],
-        users: [{ name: account, user: { token } }],
-        contexts: [{ name: 'operator', context: { cluster: 'test', user: account, namespace: release.namespace } }],
-        'current-context': 'operator',
-      }),
-      { mode: 0o600 },
-    );
+    const kubeconfig = serviceAccountKubeconfig(own, release.namespace, account, join(env.dir, 'operator-kubeconfig'));
     // Except the listen address: here it must be loopback and a free port.
     const args = operatorContainer(manifests).args.filter((arg) => !arg.startsWith('--http-address'));
     operator = await startOperator({ kubeconfig, dir: env.dir, name: 'chart-operator', args });
