@@ -18,6 +18,21 @@ export interface SecretObject extends KubeObject {
   data?: Record<string, string>;
 }
 
+/**
+ * Secret types whose values the operator can never need: Helm's release
+ * records (a compressed copy of every manifest of every revision, often tens
+ * of kilobytes each) and ServiceAccount tokens. Their data is dropped before
+ * caching; the operator caches the Secrets of every namespace, and these can
+ * outweigh everything else it holds.
+ */
+const unneededSecretTypes: ReadonlySet<string> = new Set(['helm.sh/release.v1', 'kubernetes.io/service-account-token']);
+
+/** The Secret as the operator caches it: without the data of types it never reads. */
+export function cachedSecret(secret: SecretObject): SecretObject {
+  if (secret.type === undefined || !unneededSecretTypes.has(secret.type) || secret.data === undefined) return secret;
+  return { ...secret, data: {} };
+}
+
 export type NamespaceObject = KubeObject;
 
 export interface Caches {

@@ -69,7 +69,7 @@ async function dropOwned(
   const result = accessCluster(context, object);
   if ('halt' in result) {
     if (result.halt.reason === 'ClusterNotReady') {
-      await writeStatus(context, object, {}, { ready: false, reason: 'DeletionBlocked', message: `cannot drop ${owned.what} ${owned.key}: ${result.halt.message}` });
+      await writeStatus(context, object, statusFields(object), { ready: false, reason: 'DeletionBlocked', message: `cannot drop ${owned.what} ${owned.key}: ${result.halt.message}` });
       throw new Error(`deletion of ${keyOf(object)} waits for its cluster: ${result.halt.message}`);
     }
     context.events.record(object, 'Warning', 'NotDropped', `${result.halt.message}; ${owned.what} ${owned.key} was left in place`);
@@ -86,7 +86,16 @@ async function dropOwned(
     await client.releaseOwner(owned.what, owned.key, owner.uid);
     context.events.record(object, 'Normal', 'Dropped', `dropped ${owned.what} ${owned.key} (deletionPolicy: Delete)`);
   } catch (error) {
-    await writeStatus(context, object, {}, { ...sqlFailure(error, `dropping ${owned.what} ${owned.key}`), reason: 'DeletionBlocked' });
+    await writeStatus(context, object, statusFields(object), { ...sqlFailure(error, `dropping ${owned.what} ${owned.key}`), reason: 'DeletionBlocked' });
     throw error;
   }
+}
+
+/**
+ * The kind-specific status fields as they are (dbName, username, …): a
+ * deletion that waits reports why in the Ready condition and keeps telling
+ * what it is about.
+ */
+function statusFields(object: Reconciled): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(object.status ?? {}).filter(([key]) => key !== 'conditions' && key !== 'observedGeneration'));
 }

@@ -16,7 +16,7 @@ import { KubeClient } from '../runtime/kube.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { reconcileCluster } from './cluster/reconcile.ts';
 import { ClusterConnections } from './connections.ts';
-import { keyOf, type Caches, type ControllerContext, type NamespaceObject, type SecretObject } from './context.ts';
+import { cachedSecret, keyOf, type Caches, type ControllerContext, type NamespaceObject, type SecretObject } from './context.ts';
 import { reconcileDatabase } from './database/reconcile.ts';
 import { reconcileUser } from './user/reconcile.ts';
 import { secretChangeMatters, worthReconciling } from './worth-reconciling.ts';
@@ -49,13 +49,13 @@ export class Manager {
   constructor(options: ManagerOptions) {
     const { kubeConfig, logger, metrics } = options;
     this.#logger = logger;
-    const informer = <T extends KubeObject>(version: string, plural: string): Informer<T> =>
-      new Informer<T>({ kubeConfig, apiVersion: version, plural, logger: logger.child({ informer: plural }) });
+    const informer = <T extends KubeObject>(version: string, plural: string, transform?: (object: KubeObject) => KubeObject): Informer<T> =>
+      new Informer<T>({ kubeConfig, apiVersion: version, plural, logger: logger.child({ informer: plural }), ...(transform === undefined ? {} : { transform }) });
     this.#caches = {
       clusters: informer<MySQLCluster>(apiVersion, 'mysqlclusters'),
       databases: informer<MySQLDatabase>(apiVersion, 'mysqldatabases'),
       users: informer<MySQLUser>(apiVersion, 'mysqlusers'),
-      secrets: informer<SecretObject>('v1', 'secrets'),
+      secrets: informer<SecretObject>('v1', 'secrets', cachedSecret),
       namespaces: informer<NamespaceObject>('v1', 'namespaces'),
     };
     this.#connections = new ClusterConnections({

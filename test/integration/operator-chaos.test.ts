@@ -144,11 +144,27 @@ describe('MariaDB stopped', () => {
     // Backoff capped at 2 s here (--max-retry-delay): about 5 tries in 10 s, not a hot loop.
     assert.ok(attempts >= 2 && attempts <= 12, `reconciles of the cluster during 10 s of outage: ${attempts}`);
 
+    // A user deleted meanwhile (deletionPolicy: Delete, the default) waits for the server, saying so.
+    kubectl(k, ['delete', 'mysqluser', 'user-0', '-n', 'bulk', '--wait=false']);
+    const waiting = await waitForReady<{ status: { username?: string } }>(k, 'mysqluser', 'bulk', 'user-0', {
+      status: 'False',
+      reason: 'DeletionBlocked',
+      timeoutMs: 30_000,
+    });
+    assert.equal(waiting.status.username, 'bulk_user_0', 'the status still tells which user is waiting to be dropped');
+
     server = await startMariaDB({ dir: `${env.dir}/mariadb`, name: server.name, port: server.port });
     // The environment stops its servers at the end: it must know the new process.
     env = { ...env, mariadb: [server] };
     await waitForReady(k, 'mysqlcluster', 'db-system', 'shared', { timeoutMs: 30_000 });
     await waitForReady(k, 'mysqldatabase', 'bulk', 'db-0', { timeoutMs: 30_000 });
+    const deadline = Date.now() + 30_000;
+    while (kubectl(k, ['get', 'mysqluser', '-n', 'bulk', '--field-selector', 'metadata.name=user-0', '-o', 'name']).trim() !== '') {
+      assert.ok(Date.now() < deadline, 'the deleted MySQLUser is gone within 30 s of the server coming back');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const left = await admin((conn) => conn.query<unknown[]>("SELECT User FROM mysql.global_priv WHERE User = 'bulk_user_0'"));
+    assert.equal(left.length, 0, 'the user was dropped once the server was back');
   });
 });
 
