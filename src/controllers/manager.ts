@@ -7,7 +7,7 @@ import type { MySQLCluster } from '../api/mysqlcluster.ts';
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
 import { apiVersion } from '../api/common.ts';
-import { clusterIntent, clusterKeyOf, userSecrets } from '../api/normalize.ts';
+import { clusterIntent, clusterKeyOf } from '../api/normalize.ts';
 import { Controller, type ReconcileOutcome } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { Informer, type KubeObject } from '../runtime/informer.ts';
@@ -18,6 +18,7 @@ import { reconcileCluster } from './cluster/reconcile.ts';
 import { ClusterConnections } from './connections.ts';
 import { cachedSecret, keyOf, type Caches, type ControllerContext, type NamespaceObject, type SecretObject } from './context.ts';
 import { reconcileDatabase } from './database/reconcile.ts';
+import { addIndexes, secretKey, usersBySecret } from './indexes.ts';
 import { reconcileUser } from './user/reconcile.ts';
 import { secretChangeMatters, worthReconciling } from './worth-reconciling.ts';
 
@@ -58,6 +59,7 @@ export class Manager {
       secrets: informer<SecretObject>('v1', 'secrets', cachedSecret),
       namespaces: informer<NamespaceObject>('v1', 'namespaces'),
     };
+    addIndexes(this.#caches.users, this.#caches.databases);
     this.#connections = new ClusterConnections({
       logger,
       observer: (kind, verb, durationMs) => {
@@ -124,11 +126,8 @@ export class Manager {
         const external = clusterIntent(c).external;
         if (external?.adminSecretName === name || external?.tls.caSecret?.name === name) cluster.enqueue(keyOf(c));
       }
-      for (const u of users.list(namespace)) {
-        // A password edited in its Secret, or a connection Secret removed by hand.
-        const { passwordSecret, connectionSecretName } = userSecrets(u);
-        if (passwordSecret.name === name || connectionSecretName === name) user.enqueue(keyOf(u));
-      }
+      // A password edited in its Secret, or a connection Secret removed by hand.
+      for (const u of users.byIndex(usersBySecret, secretKey(namespace, name))) user.enqueue(keyOf(u));
     });
     namespaces.onChange((event, ns, previous) => {
       // Labels decide which clusters admit a namespace.

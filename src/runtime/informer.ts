@@ -103,6 +103,20 @@ type WatchOutcome =
 
 const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 
+/** The index list(namespace) looks objects up by. */
+const namespaceIndex = 'namespace';
+
+function addToIndex<T>(index: { keysOf: (object: T) => readonly string[]; entries: Map<string, Set<string>> }, cacheKey: string, object: T): void {
+  for (const indexKey of index.keysOf(object)) {
+    let keys = index.entries.get(indexKey);
+    if (keys === undefined) {
+      keys = new Set();
+      index.entries.set(indexKey, keys);
+    }
+    keys.add(cacheKey);
+  }
+}
+
 /** Consecutive watches refused by the API server (an HTTP error, not a network error) before the informer lists again. */
 const refusedWatchesBeforeRelist = 3;
 
@@ -126,6 +140,8 @@ export class Informer<T extends KubeObject> {
   readonly #log: Logger;
   readonly #path: string;
   readonly #cache = new Map<string, T>();
+  /** Per index: the index key function, and the cache keys of the objects under each index key. */
+  readonly #indexes = new Map<string, { keysOf: (object: T) => readonly string[]; entries: Map<string, Set<string>> }>();
   readonly #handlers: InformerHandler<T>[] = [];
   /** Aborted by stop(): ends the current request, watch and backoff sleep. */
   readonly #stopped = new AbortController();
@@ -141,6 +157,8 @@ export class Informer<T extends KubeObject> {
 
   constructor(options: InformerOptions) {
     this.#options = options;
+    // Cluster-scoped objects have no namespace: filed under none.
+    this.addIndex(namespaceIndex, (object) => (object.metadata.namespace === undefined ? [] : [object.metadata.namespace]));
     this.#transport = new KubeTransport(options.kubeConfig);
     this.#path = collectionPath(options.apiVersion, options.plural, options.namespace);
     this.#log = options.logger.child({
@@ -207,8 +225,52 @@ export class Informer<T extends KubeObject> {
 
   /** The cached objects of one namespace, or all when `namespace` is undefined. */
   list(namespace?: string): T[] {
-    const all = [...this.#cache.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+    return namespace === undefined ? [...this.#cache.values()] : this.byIndex(namespaceIndex, namespace);
+  }
+
+  /**
+   * Keeps the cached objects findable by the keys `keysOf` gives for each
+   * (as client-go's indexers): byIndex(name, key) then costs a lookup, not a
+   * pass over the cache. `keysOf` must be a pure function of the object and
+   * must not throw.
+   */
+  addIndex(name: string, keysOf: (object: T) => readonly string[]): void {
+    if (this.#indexes.has(name)) throw new Error(`index ${name} exists already`);
+    const index = { keysOf, entries: new Map<string, Set<string>>() };
+    this.#indexes.set(name, index);
+    for (const [cacheKey, object] of this.#cache) addToIndex(index, cacheKey, object);
+  }
+
+  /** The cached objects that index `name` files under `key`. */
+  byIndex(name: string, key: string): T[] {
+    const index = this.#indexes.get(name);
+    if (index === undefined) throw new Error(`no index ${name}`);
+    const out: T[] = [];
+    for (const cacheKey of index.entries.get(key) ?? []) {
+      const object = this.#cache.get(cacheKey);
+      if (object !== undefined) out.push(object);
+    }
+    return out;
+  }
+
+  /** Puts `object` in the cache and the indexes, replacing what was under `key`. */
+  #store(key: string, object: T): void {
+    this.#unstore(key);
+    this.#cache.set(key, object);
+    for (const index of this.#indexes.values()) addToIndex(index, key, object);
+  }
+
+  #unstore(key: string): void {
+    const previous = this.#cache.get(key);
+    if (previous === undefined) return;
+    this.#cache.delete(key);
+    for (const index of this.#indexes.values()) {
+      for (const indexKey of index.keysOf(previous)) {
+        const keys = index.entries.get(indexKey);
+        keys?.delete(key);
+        if (keys?.size === 0) index.entries.delete(indexKey);
+      }
+    }
   }
 
   /**
@@ -331,7 +393,8 @@ export class Informer<T extends KubeObject> {
     }
     // Swap first, so handlers see the whole new world, not half of it.
     this.#cache.clear();
-    for (const [key, object] of next) this.#cache.set(key, object);
+    for (const index of this.#indexes.values()) index.entries.clear();
+    for (const [key, object] of next) this.#store(key, object);
     this.#resourceVersion = list.resourceVersion;
     this.#log.debug(
       { objects: next.size, pages: list.pages, changes: changes.length, resourceVersion: list.resourceVersion },
@@ -454,11 +517,11 @@ export class Informer<T extends KubeObject> {
     const key = keyOf(object);
     const previous = this.#cache.get(key);
     if (event.type === 'DELETED') {
-      this.#cache.delete(key);
+      this.#unstore(key);
       this.#resourceVersion = resourceVersion;
       this.#emit('delete', object, previous);
     } else {
-      this.#cache.set(key, object);
+      this.#store(key, object);
       this.#resourceVersion = resourceVersion;
       this.#emit(previous === undefined ? 'add' : 'update', object, previous);
     }

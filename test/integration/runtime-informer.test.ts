@@ -114,6 +114,35 @@ describe('Informer of a custom resource', () => {
     assert.deepEqual(informer.list('elsewhere'), []);
   });
 
+  it('keeps indexes current through adds, updates, deletes and a relist after 410 Gone', async () => {
+    const ns = freshNamespace(k, 'inf-index');
+    apply(database(ns, 'one', 'utf8mb4'), database(ns, 'two', 'latin1'));
+    const { informer } = databaseInformer(ns);
+    informer.addIndex('encoding', (db) => (db.spec.encoding === undefined ? [] : [db.spec.encoding]));
+    await informer.start();
+    assert.deepEqual(names(informer.byIndex('encoding', 'utf8mb4')), ['one']);
+    assert.deepEqual(names(informer.list(ns)), ['one', 'two']);
+
+    apply(database(ns, 'two', 'utf8mb4'), database(ns, 'three', 'latin1'));
+    await eventually('two re-filed and three added', () => informer.byIndex('encoding', 'utf8mb4').length === 2 && informer.byIndex('encoding', 'latin1').length === 1);
+    assert.deepEqual(names(informer.byIndex('encoding', 'latin1')), ['three']);
+
+    kubectl(k, ['delete', 'mysqldatabase', 'one', '-n', ns]);
+    await eventually('one gone from its index', () => informer.byIndex('encoding', 'utf8mb4').length === 1);
+    assert.deepEqual(names(informer.byIndex('encoding', 'utf8mb4')), ['two']);
+
+    // Missed while not watching, then found by the relist.
+    const resume = informer.interruptWatch();
+    kubectl(k, ['delete', 'mysqldatabase', 'three', '-n', ns]);
+    apply(database(ns, 'four', 'latin1'));
+    resume('1');
+    await eventually('the relist re-filed everything', () => informer.get(ns, 'four') !== undefined && informer.get(ns, 'three') === undefined);
+    assert.deepEqual(names(informer.byIndex('encoding', 'latin1')), ['four']);
+    assert.deepEqual(names(informer.byIndex('encoding', 'utf8mb4')), ['two']);
+    assert.deepEqual(names(informer.list(ns)), ['four', 'two']);
+    assert.deepEqual(informer.byIndex('encoding', 'none'), []);
+  });
+
   it('lists in pages and still gets everything', async () => {
     const ns = freshNamespace(k, 'inf-pages');
     apply(...Array.from({ length: 11 }, (_, i) => database(ns, `db-${String(i).padStart(2, '0')}`)));

@@ -14,6 +14,7 @@ import { keyOf, resyncDelay, splitKey, type ControllerContext } from '../context
 import { reconcileLifecycle } from '../lifecycle.ts';
 import { claimOwnership } from '../ownership.ts';
 import { writeStatus, type Readiness } from '../status.ts';
+import { databaseKey, usersByDatabase } from '../indexes.ts';
 
 /** Present only while deleting the object has work to do: dropping the database (deletionPolicy: Delete). */
 export const databaseFinalizer = 'flightdeck.t7.io/drop-database';
@@ -106,7 +107,7 @@ async function ensureDatabase(
 
 /** Users of this namespace that declare privileges on the database may have waited for it. */
 function queueUsersOf(context: ControllerContext, db: MySQLDatabase, dbName: string): void {
-  for (const user of context.caches.users.list(db.metadata.namespace)) {
-    if ((user.spec.privileges ?? []).some((p) => p.database === dbName)) context.enqueue.user(keyOf(user));
+  for (const user of context.caches.users.byIndex(usersByDatabase, databaseKey(db.metadata.namespace ?? 'default', dbName))) {
+    context.enqueue.user(keyOf(user));
   }
 }

@@ -12,7 +12,7 @@
 // Deletion drops the user (deletionPolicy: Delete) in lifecycle.ts.
 import { randomBytes } from 'node:crypto';
 import type { MySQLUser } from '../../api/mysqluser.ts';
-import { databaseIntent, userIntent, type UserIntent } from '../../api/normalize.ts';
+import { userIntent, type UserIntent } from '../../api/normalize.ts';
 import { passwordMatches, type Grant } from '../../mysql/client.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
 import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
@@ -22,6 +22,7 @@ import { claimOwnership } from '../ownership.ts';
 import { writeStatus, type Readiness } from '../status.ts';
 import { notOwnedViolation, privilegeViolations } from '../tenancy.ts';
 import { connectionSecret, secretDataEqual } from './connection-secret.ts';
+import { databasesByDeclaration, declaredDatabaseKey } from '../indexes.ts';
 
 /** Present only while deleting the object has work to do: dropping the user (deletionPolicy: Delete). */
 export const userFinalizer = 'flightdeck.t7.io/drop-user';
@@ -115,16 +116,9 @@ async function checkPrivileges(context: ControllerContext, user: MySQLUser, inte
   if (violations.length === 0) return undefined;
 
   // A database declared in this namespace but not created yet is worth waiting for, not refusing.
-  const declaredHere = new Set<string>();
-  for (const db of context.caches.databases.list(namespace)) {
-    try {
-      const dbIntent = databaseIntent(db);
-      if (dbIntent.cluster.namespace === clusterNamespace && dbIntent.cluster.name === access.intent.key.name) declaredHere.add(dbIntent.dbName);
-    } catch {
-      // An invalid MySQLDatabase declares nothing; its own status says why.
-    }
-  }
-  const waiting = [...owners.entries()].filter(([db, owner]) => owner === undefined && declaredHere.has(db)).map(([db]) => db);
+  const declaredHere = (db: string): boolean =>
+    context.caches.databases.byIndex(databasesByDeclaration, declaredDatabaseKey(namespace, access.intent.key, db)).length > 0;
+  const waiting = [...owners.entries()].filter(([db, owner]) => owner === undefined && declaredHere(db)).map(([db]) => db);
   const onlyWaiting = violations.every((v) => waiting.some((db) => v === notOwnedViolation(db, namespace)));
   if (onlyWaiting) {
     return { ready: false, reason: 'WaitingForDatabase', message: `waiting for database ${waiting.join(', ')} to be created by its MySQLDatabase` };

@@ -1,0 +1,49 @@
+// The ways controllers look objects up other than by name, kept as informer
+// indexes so that each lookup is a map access: with thousands of objects in a
+// namespace, scanning them for every Secret event, every database that
+// becomes ready and every user that waits would make a burst quadratic.
+import type { MySQLDatabase } from '../api/mysqldatabase.ts';
+import type { MySQLUser } from '../api/mysqluser.ts';
+import { databaseIntent, userSecrets, type ClusterKey } from '../api/normalize.ts';
+import type { Informer } from '../runtime/informer.ts';
+
+/** Users by the Secrets they name: `namespace/secret` (password Secret, connection Secret). */
+export const usersBySecret = 'users-by-secret';
+/** Users by the databases their privileges name: `namespace/database`, as written in the spec. */
+export const usersByDatabase = 'users-by-database';
+/** Databases by what they declare: `namespace/cluster namespace/cluster name/dbName` (see declaredDatabaseKey). */
+export const databasesByDeclaration = 'databases-by-declaration';
+
+export function secretKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export function databaseKey(namespace: string, database: string): string {
+  return `${namespace}/${database}`;
+}
+
+/** The key under which a MySQLDatabase of `namespace` that declares `dbName` on `cluster` is filed. */
+export function declaredDatabaseKey(namespace: string, cluster: ClusterKey, dbName: string): string {
+  return JSON.stringify([namespace, cluster.namespace, cluster.name, dbName]);
+}
+
+export function addIndexes(users: Informer<MySQLUser>, databases: Informer<MySQLDatabase>): void {
+  users.addIndex(usersBySecret, (user) => {
+    const namespace = user.metadata.namespace ?? 'default';
+    const { passwordSecret, connectionSecretName } = userSecrets(user);
+    return [secretKey(namespace, passwordSecret.name), secretKey(namespace, connectionSecretName)];
+  });
+  users.addIndex(usersByDatabase, (user) => {
+    const namespace = user.metadata.namespace ?? 'default';
+    return [...new Set((user.spec.privileges ?? []).map((p) => databaseKey(namespace, p.database)))];
+  });
+  databases.addIndex(databasesByDeclaration, (db) => {
+    try {
+      const intent = databaseIntent(db);
+      return [declaredDatabaseKey(db.metadata.namespace ?? 'default', intent.cluster, intent.dbName)];
+    } catch {
+      // An invalid MySQLDatabase declares nothing; its own status says why.
+      return [];
+    }
+  });
+}
