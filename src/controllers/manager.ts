@@ -66,7 +66,7 @@ export class Manager {
         metrics.observeSqlStatement(kind, verb, durationMs / 1000);
       },
     });
-    this.#events = new EventRecorder({ kubeConfig, component: fieldManager, logger });
+    this.#events = new EventRecorder({ kubeConfig, component: fieldManager, logger, observer: metrics.eventsObserver() });
     const controller = (name: string, reconcile: (context: ControllerContext, key: string) => Promise<ReconcileOutcome | undefined>): Controller =>
       new Controller({
         name,

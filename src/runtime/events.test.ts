@@ -94,12 +94,20 @@ describe('EventRecorder', () => {
     try {
       const { port } = server.address() as AddressInfo;
       const access = kubeAccess({ server: `http://127.0.0.1:${port}`, source: 'test', credentials: staticCredentials({}) });
-      const recorder = new EventRecorder({ kubeConfig: access, component: 'test', logger: pino({ level: 'silent' }) });
+      const pending: number[] = [];
+      const recorder = new EventRecorder({
+        kubeConfig: access,
+        component: 'test',
+        logger: pino({ level: 'silent' }),
+        observer: { onPending: (n) => pending.push(n), onDropped: () => assert.fail('nothing is dropped below the limit') },
+      });
       const sent = Array.from({ length: 20 }, (_, i) => `Reason${i}`);
       for (const reason of sent) recorder.record(db('uid-1'), 'Normal', reason, 'a message');
+      assert.equal(Math.max(...pending), 20, 'all twenty wait at first');
       await recorder.flush();
       assert.deepEqual([...reasons].sort(), [...sent].sort());
       assert.equal(most, 2);
+      assert.equal(pending.at(-1), 0, 'none waits once flushed');
     } finally {
       server.close();
     }

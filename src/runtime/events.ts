@@ -25,6 +25,8 @@ export interface EventRecorderOptions {
   now?: () => Date;
   /** reportingInstance: which replica wrote the Event. Default: the host name (the pod name in a cluster). */
   instance?: string;
+  /** Told how many Events wait to be written whenever that changes, and of each Event dropped. */
+  observer?: { onPending: (pending: number) => void; onDropped: () => void };
 }
 
 /** A repeat later than this after the last one starts a new Event object, as in client-go. */
@@ -92,6 +94,7 @@ export class EventRecorder {
   /** The last write per key: writes of one key run one after another, so a repeat never races its first Event's creation. */
   readonly #tails = new Map<string, Promise<void>>();
   readonly #pending = new Set<Promise<void>>();
+  readonly #observer: EventRecorderOptions['observer'];
   /** Writes waiting for one of the maxWritesInFlight slots, first come first served. */
   readonly #waiting: (() => void)[] = [];
   #inFlight = 0;
@@ -103,6 +106,7 @@ export class EventRecorder {
     this.#instance = options.instance ?? hostname();
     this.#log = options.logger.child({ component: 'events' });
     this.#now = options.now ?? (() => new Date());
+    this.#observer = options.observer;
   }
 
   /**
@@ -115,6 +119,7 @@ export class EventRecorder {
   record(object: EventSubject, type: EventType, reason: string, message: string): void {
     if (this.#pending.size >= maxQueuedEvents) {
       this.#log.warn({ reason, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name }, 'too many events waiting; event dropped');
+      this.#observer?.onDropped();
       return;
     }
     const cut = message.length > maxMessageLength ? `${message.slice(0, maxMessageLength - 1)}…` : message;
@@ -131,8 +136,10 @@ export class EventRecorder {
       });
     this.#tails.set(key, write);
     this.#pending.add(write);
+    this.#observer?.onPending(this.#pending.size);
     void write.finally(() => {
       this.#pending.delete(write);
+      this.#observer?.onPending(this.#pending.size);
       if (this.#tails.get(key) === write) this.#tails.delete(key);
     });
   }

@@ -25,6 +25,8 @@ export class OperatorMetrics {
   readonly #sqlStatements: Counter<'kind' | 'verb'>;
   readonly #sqlDuration: Histogram<'kind'>;
   readonly #leader: Gauge;
+  readonly #eventsPending: Gauge;
+  readonly #eventsDropped: Counter;
 
   /**
    * Registers the operator's metrics in `registry`. Without one, a new
@@ -102,6 +104,28 @@ export class OperatorMetrics {
       help: '1 while this process holds the leader election lease and runs the controllers, else 0.',
       registers,
     });
+    this.#eventsPending = new Gauge({
+      name: 'flightdeck_events_pending',
+      help: 'Kubernetes Events recorded and not yet written (they are written a few at a time, after the reconciles that caused them).',
+      registers,
+    });
+    this.#eventsDropped = new Counter({
+      name: 'flightdeck_events_dropped_total',
+      help: 'Kubernetes Events dropped because too many were waiting to be written.',
+      registers,
+    });
+  }
+
+  /** An EventRecorder observer that records how many Events wait and how many were dropped. */
+  eventsObserver(): { onPending: (pending: number) => void; onDropped: () => void } {
+    return {
+      onPending: (pending) => {
+        this.#eventsPending.set(pending);
+      },
+      onDropped: () => {
+        this.#eventsDropped.inc();
+      },
+    };
   }
 
   /**

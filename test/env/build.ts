@@ -10,17 +10,20 @@ import { repoRoot } from './paths.ts';
  * How the image runs Node for the operator (the Dockerfile says the same;
  * test/integration/operator-build.test.ts checks it):
  *
- * - `--max-semi-space-size=8`: V8 lets the young generation grow to 64 MiB
- *   per semi-space on a machine this size, and a burst of reconciles makes it
- *   do so: 128 MiB of heap, most of it garbage, that stays resident. 8 MiB
- *   keeps that part at 16 MiB; smaller ones promote more short-lived objects
- *   and grow the old generation instead (measured with 5 000 objects: RSS
- *   241 MiB by default, 139–145 at 8, 149 at 4, 155 at 16).
+ * - `--optimize-for-size`: V8's mode that favours memory over speed (a young
+ *   generation of 1 MiB, an old generation that grows little past what is
+ *   live). Left to its defaults V8 lets the young generation grow to 2 × 64
+ *   MiB in a burst of reconciles and keeps the old generation's garbage, and
+ *   none of it is given back while the operator rests: with 5 000 objects
+ *   reconciled, 241 MiB resident by default, 135–156 MiB with
+ *   `--max-semi-space-size=8`, 112–127 MiB in this mode (bench/, at rest).
+ *   It costs CPU in bursts (about a third more operator CPU while 1 000
+ *   objects are created); an operator spends most of its life at rest.
  * - `MALLOC_ARENA_MAX=2`: glibc gives each thread that allocates its own
  *   malloc arena; two are plenty for Node's few native threads.
  */
 export const operatorRuntime = {
-  nodeFlags: ['--max-semi-space-size=8'],
+  nodeFlags: ['--optimize-for-size'],
   env: { MALLOC_ARENA_MAX: '2' },
 } as const;
 
