@@ -106,7 +106,13 @@ const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration'
 /** The index list(namespace) looks objects up by. */
 const namespaceIndex = 'namespace';
 
-function addToIndex<T>(index: { keysOf: (object: T) => readonly string[]; entries: Map<string, Set<string>> }, cacheKey: string, object: T): void {
+/** An index of the cache: its key function, and the cache keys of the objects under each index key. */
+interface CacheIndex<T> {
+  readonly keysOf: (object: T) => readonly string[];
+  readonly entries: Map<string, Set<string>>;
+}
+
+function addToIndex<T>(index: CacheIndex<T>, cacheKey: string, object: T): void {
   for (const indexKey of index.keysOf(object)) {
     let keys = index.entries.get(indexKey);
     if (keys === undefined) {
@@ -140,8 +146,7 @@ export class Informer<T extends KubeObject> {
   readonly #log: Logger;
   readonly #path: string;
   readonly #cache = new Map<string, T>();
-  /** Per index: the index key function, and the cache keys of the objects under each index key. */
-  readonly #indexes = new Map<string, { keysOf: (object: T) => readonly string[]; entries: Map<string, Set<string>> }>();
+  readonly #indexes = new Map<string, CacheIndex<T>>();
   readonly #handlers: InformerHandler<T>[] = [];
   /** Aborted by stop(): ends the current request, watch and backoff sleep. */
   readonly #stopped = new AbortController();
@@ -236,7 +241,7 @@ export class Informer<T extends KubeObject> {
    */
   addIndex(name: string, keysOf: (object: T) => readonly string[]): void {
     if (this.#indexes.has(name)) throw new Error(`index ${name} exists already`);
-    const index = { keysOf, entries: new Map<string, Set<string>>() };
+    const index: CacheIndex<T> = { keysOf, entries: new Map<string, Set<string>>() };
     this.#indexes.set(name, index);
     for (const [cacheKey, object] of this.#cache) addToIndex(index, cacheKey, object);
   }

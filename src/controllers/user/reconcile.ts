@@ -27,7 +27,6 @@ import { databasesByDeclaration, declaredDatabaseKey } from '../indexes.ts';
 /** Present only while deleting the object has work to do: dropping the user (deletionPolicy: Delete). */
 export const userFinalizer = 'flightdeck.t7.io/drop-user';
 
-
 export async function reconcileUser(context: ControllerContext, key: string): Promise<ReconcileOutcome | undefined> {
   const { namespace, name } = splitKey(key);
   return reconcileLifecycle(context, context.caches.users.get(namespace, name), {
