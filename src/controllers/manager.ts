@@ -14,6 +14,7 @@ import { Informer, type KubeObject } from '../runtime/informer.ts';
 import type { KubeAccess } from '../runtime/kube-access.ts';
 import { KubeClient } from '../runtime/kube.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
+import { RestCompaction } from '../runtime/rest-compaction.ts';
 import { reconcileCluster } from './cluster/reconcile.ts';
 import { ClusterConnections } from './connections.ts';
 import { cachedSecret, keyOf, type Caches, type ControllerContext, type NamespaceObject, type SecretObject } from './context.ts';
@@ -46,6 +47,8 @@ export class Manager {
   readonly #connections: ClusterConnections;
   readonly #events: EventRecorder;
   readonly #logger: Logger;
+  readonly #restCompaction: RestCompaction;
+  #reconciles = 0;
 
   constructor(options: ManagerOptions) {
     const { kubeConfig, logger, metrics } = options;
@@ -70,7 +73,10 @@ export class Manager {
     const controller = (name: string, reconcile: (context: ControllerContext, key: string) => Promise<ReconcileOutcome | undefined>): Controller =>
       new Controller({
         name,
-        reconcile: (key) => reconcile(context, key),
+        reconcile: (key) => {
+          this.#reconciles++;
+          return reconcile(context, key);
+        },
         workers: options.workers,
         queue: { maxDelayMs: options.maxRetryDelayMs },
         metrics,
@@ -99,6 +105,11 @@ export class Manager {
       user: controller('mysqluser', reconcileUser),
     };
     this.#wireEvents();
+    this.#restCompaction = new RestCompaction({
+      atRest: () => this.#events.pending === 0 && Object.values(this.#controllers).every((c) => c.idle),
+      workDone: () => this.#reconciles,
+      logger,
+    });
   }
 
   #wireEvents(): void {
@@ -153,10 +164,12 @@ export class Manager {
     await Promise.all(Object.values(this.#caches).map((i: Informer<KubeObject>) => i.start()));
     this.#logger.info('caches synced');
     for (const c of Object.values(this.#controllers)) c.start();
+    this.#restCompaction.start();
   }
 
   /** Stops taking work, waits for running reconciles, closes watches and SQL pools. */
   async stop(): Promise<void> {
+    this.#restCompaction.stop();
     await Promise.all(Object.values(this.#controllers).map((c) => c.stop()));
     for (const i of Object.values(this.#caches) as Informer<KubeObject>[]) i.stop();
     await this.#events.flush();

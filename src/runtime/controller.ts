@@ -65,6 +65,11 @@ export class Controller {
     this.#queue = new WorkQueue({ ...options.queue, observer: options.queue?.observer ?? options.metrics.queueObserver(options.name) });
   }
 
+  /** True when no key waits for a worker and none is being reconciled (keys waiting for a delay do not count). */
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#queue.processing === 0;
+  }
+
   /** Asks for `key` to be reconciled. Deduplicated while the key waits; ignored once stop() was called. */
   enqueue(key: string): void {
     this.#queue.add(key);

@@ -144,6 +144,11 @@ export class EventRecorder {
     });
   }
 
+  /** Events recorded and not yet written (or given up on). */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
   /** Resolves once every event recorded so far has been written (or its failure logged). Never rejects. */
   async flush(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);

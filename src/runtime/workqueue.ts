@@ -119,6 +119,11 @@ export class WorkQueue {
     return this.#queue.length;
   }
 
+  /** Keys a worker holds now (between get() and done()). */
+  get processing(): number {
+    return this.#processing.size;
+  }
+
   /** True once shutDown or shutDownWithDrain was called. */
   get shuttingDown(): boolean {
     return this.#shuttingDown;
