@@ -24,8 +24,9 @@ import { kubeconfigAccess } from '../src/runtime/kubeconfig.ts';
 import { databaseName, quoteAccount, quoteGrantDatabase, quoteIdentifier } from '../src/mysql/identifiers.ts';
 import { kubectl } from '../test/env/kubectl.ts';
 import { externalClusterManifests } from '../test/env/external-cluster.ts';
-import { chartDir, helm } from '../test/env/helmbuild/helm.ts';
-import { operatorMetric, sqlWrites, startOperator, stopOperator, type OperatorProcess } from '../test/env/operator.ts';
+import { chartDir, helm, labelCrdsForHelm } from '../test/env/helmbuild/helm.ts';
+import { operatorMetric, operatorSamples, sqlWrites, startOperator, stopOperator, type OperatorProcess } from '../test/env/operator.ts';
+import { parseSamples, sumOf, sumsBy } from '../test/env/prometheus.ts';
 import { serviceAccountKubeconfig } from '../test/env/service-account.ts';
 import { startTestEnvironment, stopTestEnvironment } from '../test/env/shared.ts';
 
@@ -87,10 +88,7 @@ async function createAll(kube: KubeClient, objects: readonly Manifest[]): Promis
  * kubeconfig with its ServiceAccount's token.
  */
 function chartOperatorKubeconfig(): string {
-  for (const crd of ['mysqlclusters', 'mysqldatabases', 'mysqlusers'].map((plural) => `${plural}.flightdeck.t7.io`)) {
-    kubectl(env.controlPlane, ['label', 'crd', crd, 'app.kubernetes.io/managed-by=Helm', '--overwrite']);
-    kubectl(env.controlPlane, ['annotate', 'crd', crd, `meta.helm.sh/release-name=${release.name}`, `meta.helm.sh/release-namespace=${release.namespace}`, '--overwrite']);
-  }
+  labelCrdsForHelm(env.controlPlane, release);
   helm(['install', release.name, chartDir, '--namespace', release.namespace, '--create-namespace'], { kubeconfig: env.controlPlane.kubeconfig });
   return serviceAccountKubeconfig(env.controlPlane, release.namespace, chartServiceAccount, join(env.dir, 'operator-kubeconfig'));
 }
@@ -112,37 +110,26 @@ function percentile(sorted: readonly number[], p: number): number {
  * Requests the API server has answered, by verb and resource, from its own
  * metrics (watches excluded): what the objects and the operator cost it.
  */
-function apiRequests(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const line of kubectl(env.controlPlane, ['get', '--raw', '/metrics']).split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const label = (name: string): string => new RegExp(`${name}="([^"]*)"`).exec(line)?.[1] ?? '';
-    if (label('verb') === 'WATCH') continue;
-    const key = `${label('verb')} ${label('resource')}${label('subresource') === '' ? '' : `/${label('subresource')}`}`;
-    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return counts;
-}
-
-function requestsBetween(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, count] of [...after.entries()].sort()) {
-    const delta = count - (before.get(key) ?? 0);
-    if (delta > 0) out[key] = delta;
-  }
-  return out;
+function apiRequests(): Record<string, number> {
+  const samples = parseSamples(kubectl(env.controlPlane, ['get', '--raw', '/metrics']));
+  return sumsBy(samples, 'apiserver_request_total', (l) =>
+    l.verb === 'WATCH' ? undefined : `${l.verb ?? ''} ${l.resource ?? ''}${l.subresource === undefined || l.subresource === '' ? '' : `/${l.subresource}`}`,
+  );
 }
 
 /** The operator's SQL statements so far, by verb. */
-async function sqlStatementsByVerb(op: OperatorProcess): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  const text = await (await fetch(`http://127.0.0.1:${op.httpPort}/metrics`)).text();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('flightdeck_sql_statements_total{')) continue;
-    const verb = /verb="([^"]*)"/.exec(line)?.[1] ?? '';
-    counts.set(verb, (counts.get(verb) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+async function sqlStatementsByVerb(op: OperatorProcess): Promise<Record<string, number>> {
+  return sumsBy(await operatorSamples(op), 'flightdeck_sql_statements_total', (l) => l.verb ?? '');
+}
+
+/** What grew from `before` to `after`, key by key (rounded to hundredths; what did not grow is left out). */
+function increase(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(after).sort()) {
+    const delta = Math.round(((after[key] ?? 0) - (before[key] ?? 0)) * 100) / 100;
+    if (delta > 0) out[key] = delta;
   }
-  return counts;
+  return out;
 }
 
 /** CPU time (user + system) a process has used so far, in seconds, from /proc. */
@@ -162,23 +149,16 @@ function cpuByComponent(op?: OperatorProcess): Record<string, number> {
   };
 }
 
-function cpuBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round((v - (before[k] ?? 0)) * 100) / 100]));
-}
-
 /** The operator's V8 heap as its /metrics reports it (prom-client's default metrics), in MiB. */
 async function heapMiB(op: OperatorProcess): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${op.httpPort}/metrics`)).text();
-  const value = (pattern: RegExp): number => {
-    const line = text.split('\n').find((l) => pattern.test(l));
-    return Math.round((Number(line?.slice(line.lastIndexOf(' ') + 1)) / 1048576) * 10) / 10;
-  };
+  const samples = await operatorSamples(op);
+  const mib = (name: string, where: Record<string, string> = {}): number => Math.round((sumOf(samples, name, where) / 1048576) * 10) / 10;
   return {
-    used: value(/^nodejs_heap_size_used_bytes /),
-    total: value(/^nodejs_heap_size_total_bytes /),
-    new_space_total: value(/^nodejs_heap_space_size_total_bytes\{space="new"\}/),
-    old_space_total: value(/^nodejs_heap_space_size_total_bytes\{space="old"\}/),
-    external: value(/^nodejs_external_memory_bytes /),
+    used: mib('nodejs_heap_size_used_bytes'),
+    total: mib('nodejs_heap_size_total_bytes'),
+    new_space_total: mib('nodejs_heap_space_size_total_bytes', { space: 'new' }),
+    old_space_total: mib('nodejs_heap_space_size_total_bytes', { space: 'old' }),
+    external: mib('nodejs_external_memory_bytes'),
   };
 }
 
@@ -238,7 +218,7 @@ try {
   const apiStart = performance.now();
   await createAll(kube, apiObjects);
   const tApi = performance.now() - apiStart;
-  const apiCpu = cpuBetween(apiCpuBefore, cpuByComponent());
+  const apiCpu = increase(apiCpuBefore, cpuByComponent());
   log(`T_api ${seconds(tApi)} s for ${apiObjects.length} objects`);
   await deleteAll('bench-api');
 
@@ -287,9 +267,9 @@ try {
   const tOp = lastReady - opStart;
   const latencies = [...readyAt.entries()].map(([key, at]) => at - (createdAt.get(key) ?? opStart)).sort((a, b) => a - b);
   for (const w of watchers) w.stop();
-  const opCpu = cpuBetween(cpuBefore, cpuByComponent(operator));
-  const opRequests = requestsBetween(requestsBefore, apiRequests());
-  const opStatements = requestsBetween(statementsBefore, await sqlStatementsByVerb(operator));
+  const opCpu = increase(cpuBefore, cpuByComponent(operator));
+  const opRequests = increase(requestsBefore, apiRequests());
+  const opStatements = increase(statementsBefore, await sqlStatementsByVerb(operator));
   log(`T_op ${seconds(tOp)} s`);
 
   // Idle: SQL writes during a quiet period (resyncs every 20 s run meanwhile).

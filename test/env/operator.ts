@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtOperator, operatorRuntime } from './build.ts';
 import { repoRoot } from './paths.ts';
+import { parseSamples, sumOf, type Sample } from './prometheus.ts';
 import { startProcess, stopProcess, waitUntil, type StartedProcess } from './processes.ts';
 
 export interface OperatorProcess extends StartedProcess {
@@ -72,22 +73,17 @@ export function stopOperator(operator: StartedProcess, signal: 'SIGTERM' | 'SIGK
   return stopProcess(operator.pid, 30_000);
 }
 
-/**
- * A metric of the operator's /metrics, summed over the series whose labels
- * contain `labels` (e.g. 'kind="write"'; '' for all series).
- */
-export async function operatorMetric(operator: OperatorProcess, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${operator.httpPort}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(labels)) {
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return total;
+/** The samples of the operator's /metrics now. */
+export async function operatorSamples(operator: OperatorProcess): Promise<Sample[]> {
+  return parseSamples(await (await fetch(`http://127.0.0.1:${operator.httpPort}/metrics`)).text());
+}
+
+/** A metric of the operator's /metrics, summed over the series whose labels include every pair of `where`. */
+export async function operatorMetric(operator: OperatorProcess, name: string, where: Readonly<Record<string, string>> = {}): Promise<number> {
+  return sumOf(await operatorSamples(operator), name, where);
 }
 
 /** SQL write statements the operator has sent, summed over verbs. */
 export function sqlWrites(operator: OperatorProcess): Promise<number> {
-  return operatorMetric(operator, 'flightdeck_sql_statements_total', 'kind="write"');
+  return operatorMetric(operator, 'flightdeck_sql_statements_total', { kind: 'write' });
 }

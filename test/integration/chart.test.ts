@@ -15,7 +15,7 @@ import { escapeTemplateActions } from '../../src/api/chart-crds.ts';
 import { customResourceDefinition, kinds } from '../../src/api/crds.ts';
 import { parseOperatorSettings } from '../../src/cli/operator.ts';
 import { externalClusterManifests } from '../env/external-cluster.ts';
-import { chartDir, helm, helmDir, helmResult } from '../env/helmbuild/helm.ts';
+import { chartDir, crdNames, helm, helmDir, helmResult, labelCrdsForHelm } from '../env/helmbuild/helm.ts';
 import { kubectl, kubectlResult, waitForReady, type KubectlTarget } from '../env/kubectl.ts';
 import { startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
 import { repoRoot } from '../env/paths.ts';
@@ -559,7 +559,6 @@ describe('installed with helm on a real kube-apiserver, the operator running as 
   const release = { name: 'flightdeck', namespace: 'flightdeck-system' };
   const manifests = render(release.name, release.namespace);
   const account = only(manifests, 'ServiceAccount').metadata.name;
-  const crdNames = kinds.map((kind) => `${kind.plural}.flightdeck.t7.io`);
   const ownHelm = (args: readonly string[]): ReturnType<typeof helmResult> => helmResult([...args, '--namespace', release.namespace], { kubeconfig: own.kubeconfig });
 
   before(async () => {
@@ -578,10 +577,7 @@ describe('installed with helm on a real kube-apiserver, the operator running as 
     const refused = ownHelm(['install', release.name, chartDir]);
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /invalid ownership metadata/);
-    for (const crd of crdNames) {
-      kubectl(own, ['label', 'crd', crd, 'app.kubernetes.io/managed-by=Helm', '--overwrite']);
-      kubectl(own, ['annotate', 'crd', crd, `meta.helm.sh/release-name=${release.name}`, `meta.helm.sh/release-namespace=${release.namespace}`, '--overwrite']);
-    }
+    labelCrdsForHelm(own, release);
     const installed = ownHelm(['install', release.name, chartDir]);
     assert.equal(installed.status, 0, installed.stderr);
     assert.match(installed.stdout, /kubectl get flightdeck -A/);

@@ -138,9 +138,9 @@ describe('MariaDB stopped', () => {
     });
     assert.match(JSON.stringify(c.status.conditions), /ECONNREFUSED|connect|refused/i);
 
-    const before = await operatorMetric(operator, 'flightdeck_reconcile_total', 'controller="mysqlcluster"');
+    const before = await operatorMetric(operator, 'flightdeck_reconcile_total', { controller: 'mysqlcluster' });
     await new Promise((resolve) => setTimeout(resolve, 10_000));
-    const attempts = (await operatorMetric(operator, 'flightdeck_reconcile_total', 'controller="mysqlcluster"')) - before;
+    const attempts = (await operatorMetric(operator, 'flightdeck_reconcile_total', { controller: 'mysqlcluster' })) - before;
     // Backoff capped at 2 s here (--max-retry-delay): about 5 tries in 10 s, not a hot loop.
     assert.ok(attempts >= 2 && attempts <= 12, `reconciles of the cluster during 10 s of outage: ${attempts}`);
 
@@ -187,14 +187,14 @@ describe('two operators', () => {
     const b = await startOperator({ kubeconfig: k.kubeconfig, dir: env.dir, name: 'leader-b', args, waitUntilRunning: false });
     operators.push(b);
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    assert.equal(await operatorMetric(a, 'flightdeck_leader', ''), 1);
-    assert.equal(await operatorMetric(b, 'flightdeck_leader', ''), 0, 'exactly one leader');
+    assert.equal(await operatorMetric(a, 'flightdeck_leader'), 1);
+    assert.equal(await operatorMetric(b, 'flightdeck_leader'), 0, 'exactly one leader');
 
     const killed = Date.now();
     await stopOperator(a, 'SIGKILL');
     let tookOver = 0;
     while (Date.now() - killed < 30_000) {
-      if ((await operatorMetric(b, 'flightdeck_leader', '')) === 1) {
+      if ((await operatorMetric(b, 'flightdeck_leader')) === 1) {
         tookOver = Date.now() - killed;
         break;
       }

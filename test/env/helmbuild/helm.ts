@@ -2,6 +2,8 @@
 // would run it. Used by the chart's tests (and the e2e tests' helm install).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { kinds } from '../../../src/api/crds.ts';
+import { kubectl, type KubectlTarget } from '../kubectl.ts';
 import { repoRoot } from '../paths.ts';
 
 /** The chart, in this checkout. */
@@ -62,4 +64,18 @@ export function helm(args: readonly string[], options: HelmOptions = {}): string
   const result = helmResult(args, options);
   if (result.status !== 0) throw new Error(`helm ${args.join(' ')} failed (${result.status}): ${result.stderr.trim()}`);
   return result.stdout;
+}
+
+/** The names of the operator's CRDs. */
+export const crdNames: readonly string[] = kinds.map((kind) => `${kind.plural}.flightdeck.t7.io`);
+
+/**
+ * Labels and annotates the CRDs, installed before with kubectl, so that
+ * `helm install` of `release` takes them over (docs/chart.md).
+ */
+export function labelCrdsForHelm(target: KubectlTarget, release: { name: string; namespace: string }): void {
+  for (const crd of crdNames) {
+    kubectl(target, ['label', 'crd', crd, 'app.kubernetes.io/managed-by=Helm', '--overwrite']);
+    kubectl(target, ['annotate', 'crd', crd, `meta.helm.sh/release-name=${release.name}`, `meta.helm.sh/release-namespace=${release.namespace}`, '--overwrite']);
+  }
 }
