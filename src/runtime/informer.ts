@@ -106,14 +106,21 @@ const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration'
 /** The index list(namespace) looks objects up by. */
 const namespaceIndex = 'namespace';
 
-/** An index of the cache: its key function, and the cache keys of the objects under each index key. */
+/**
+ * An index of the cache: its key function, the cache keys of the objects
+ * under each index key, and the index keys each object was filed under (so
+ * that replacing or removing it does not compute its keys again).
+ */
 interface CacheIndex<T> {
   readonly keysOf: (object: T) => readonly string[];
   readonly entries: Map<string, Set<string>>;
+  readonly filedUnder: Map<string, readonly string[]>;
 }
 
 function addToIndex<T>(index: CacheIndex<T>, cacheKey: string, object: T): void {
-  for (const indexKey of index.keysOf(object)) {
+  const indexKeys = index.keysOf(object);
+  index.filedUnder.set(cacheKey, indexKeys);
+  for (const indexKey of indexKeys) {
     let keys = index.entries.get(indexKey);
     if (keys === undefined) {
       keys = new Set();
@@ -241,7 +248,7 @@ export class Informer<T extends KubeObject> {
    */
   addIndex(name: string, keysOf: (object: T) => readonly string[]): void {
     if (this.#indexes.has(name)) throw new Error(`index ${name} exists already`);
-    const index: CacheIndex<T> = { keysOf, entries: new Map<string, Set<string>>() };
+    const index: CacheIndex<T> = { keysOf, entries: new Map(), filedUnder: new Map() };
     this.#indexes.set(name, index);
     for (const [cacheKey, object] of this.#cache) addToIndex(index, cacheKey, object);
   }
@@ -266,15 +273,14 @@ export class Informer<T extends KubeObject> {
   }
 
   #unstore(key: string): void {
-    const previous = this.#cache.get(key);
-    if (previous === undefined) return;
-    this.#cache.delete(key);
+    if (!this.#cache.delete(key)) return;
     for (const index of this.#indexes.values()) {
-      for (const indexKey of index.keysOf(previous)) {
+      for (const indexKey of index.filedUnder.get(key) ?? []) {
         const keys = index.entries.get(indexKey);
         keys?.delete(key);
         if (keys?.size === 0) index.entries.delete(indexKey);
       }
+      index.filedUnder.delete(key);
     }
   }
 
@@ -398,7 +404,10 @@ export class Informer<T extends KubeObject> {
     }
     // Swap first, so handlers see the whole new world, not half of it.
     this.#cache.clear();
-    for (const index of this.#indexes.values()) index.entries.clear();
+    for (const index of this.#indexes.values()) {
+      index.entries.clear();
+      index.filedUnder.clear();
+    }
     for (const [key, object] of next) this.#store(key, object);
     this.#resourceVersion = list.resourceVersion;
     this.#log.debug(
