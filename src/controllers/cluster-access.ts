@@ -38,7 +38,7 @@ export function accessCluster(
       halt: {
         ready: false,
         reason: 'NamespaceNotAllowed',
-        message: `MySQLCluster ${key.namespace}/${key.name} does not admit objects from namespace ${namespace} (see its spec.allowedNamespaces)`,
+        message: notAllowedMessage(intent, key, namespace),
       },
     };
   }
@@ -47,6 +47,19 @@ export function accessCluster(
     return { halt: { ready: false, reason: 'ClusterNotReady', message: `MySQLCluster ${key.namespace}/${key.name}: ${connection.problem.message}` } };
   }
   return { access: { cluster, intent, client: connection.client, endpoint: connection.endpoint } };
+}
+
+/**
+ * Why a namespace is refused, and exactly what to set to admit it: a new
+ * user who applies a database in another namespace than its cluster's meets
+ * this first, and the secure default should not read as a dead end.
+ */
+function notAllowedMessage(intent: ClusterIntent, key: { namespace: string; name: string }, namespace: string): string {
+  const cluster = `MySQLCluster ${key.namespace}/${key.name}`;
+  if (intent.tenancy.from === 'Selector') {
+    return `${cluster} admits namespaces matching its spec.allowedNamespaces.selector, and namespace ${namespace} does not match: label namespace ${namespace} to match it, or change the selector`;
+  }
+  return `${cluster} admits objects from its own namespace only; to admit namespace ${namespace}, set on the cluster spec.allowedNamespaces: {from: All} (every namespace) or {from: Selector, selector: {matchLabels: {…}}} (namespaces with those labels)`;
 }
 
 /** How a failed statement reads in the Ready condition. */
