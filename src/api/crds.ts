@@ -4,7 +4,7 @@
 import { stringify } from 'yaml';
 import { group, version } from './common.ts';
 import type { OpenApiSchema, Schema, ValidationRule } from './schema.ts';
-import { mysqlClusterSpec, mysqlClusterStatus } from './mysqlcluster.ts';
+import { mysqlClusterRootValidations, mysqlClusterSpec, mysqlClusterStatus } from './mysqlcluster.ts';
 import { mysqlDatabaseRootValidations, mysqlDatabaseSpec, mysqlDatabaseStatus } from './mysqldatabase.ts';
 import { mysqlUserRootValidations, mysqlUserSpec, mysqlUserStatus } from './mysqluser.ts';
 
@@ -61,11 +61,12 @@ export const kinds: readonly KindDefinition[] = [
       'A MariaDB server set: one writer and readers run by the operator (managed), or an existing server (spec.external). MySQLDatabases and MySQLUsers attach to it.',
     spec: mysqlClusterSpec,
     status: mysqlClusterStatus,
-    rootValidations: [],
+    rootValidations: mysqlClusterRootValidations,
     columns: [
       { name: 'Mode', type: 'string', jsonPath: '.status.mode', description: 'Managed or External.' },
-      { name: 'Primary', type: 'string', jsonPath: '.status.currentPrimary', description: 'The current writer.' },
-      { name: 'Instances', type: 'integer', jsonPath: '.status.readyInstances', description: 'Ready instances.' },
+      { name: 'Primary', type: 'string', jsonPath: '.status.currentPrimary', description: 'The current writer (pod name).' },
+      { name: 'Instances', type: 'integer', jsonPath: '.status.instances', description: 'Instances desired: the writer and the readers.' },
+      { name: 'Ready Instances', type: 'integer', jsonPath: '.status.readyInstances', description: 'Instances ready.' },
       { name: 'Version', type: 'string', jsonPath: '.status.serverVersion', description: 'Server version.', priority: 1 },
       readyColumn,
       reasonColumn,

@@ -18,12 +18,40 @@ export const managedOnlyFields = [
   'nodeSelector',
   'tolerations',
   'affinity',
+  'priorityClassName',
+  'podAnnotations',
+  'podLabels',
   'myCnf',
   'replication',
   'primary',
 ] as const;
 
 const maxInstances = 9;
+
+/**
+ * The MariaDB image a managed cluster runs when spec.image is not set: the
+ * image this project builds (test/env/images), with the official image's
+ * environment contract. The one definition; builders and docs refer to it.
+ */
+export const defaultMariadbImage = 'flightdeck.local/mariadb:10.11';
+
+/** The longest managed cluster name: pod names `<name>-<ordinal>` and their controller-revision-hash label must stay within 63 characters. */
+export const maxManagedClusterNameLength = 52;
+
+/** A Service name (DNS-1035 label): what the writer Service's name must be. */
+const serviceNamePattern = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+
+/** Storage per instance when neither spec.size nor spec.persistence.size is set. */
+export const defaultStorageSize = '10Gi';
+
+/**
+ * CEL for the storage size in effect: spec.size, else persistence.size, else
+ * the default. Both forms count, so switching forms cannot shrink the volumes
+ * unnoticed. `string()` because a quantity may be written as an integer.
+ */
+function effectiveSizeCel(spec: string): string {
+  return `(has(${spec}.size) ? string(${spec}.size) : (has(${spec}.persistence) && has(${spec}.persistence.size) ? string(${spec}.persistence.size) : '${defaultStorageSize}'))`;
+}
 
 const external = s.object(
   {
@@ -86,9 +114,14 @@ const replication = s.object(
         'SemiSync (default): a commit returns only after a reader has the change, so a failover loses no acknowledged write. Async: faster commits, a failover may lose the last transactions.',
       default: 'SemiSync',
     }),
+    allowAsyncFallback: s.boolean({
+      description:
+        'With SemiSync: whether the writer may stop waiting for a reader after semiSyncTimeoutSeconds and commit asynchronously. false (default): a write waits for a reader\'s acknowledgement as long as it takes, so writes stall while no reader is reachable, but a write acknowledged to a client is always on a second instance. true: writes continue when every reader is gone, at the price that a failover in that window loses the writes acknowledged since; this silent fallback is how acknowledged writes get lost when a writer is cut off.',
+      default: false,
+    }),
     semiSyncTimeoutSeconds: s.integer({
       description:
-        'How long the writer waits for a reader to acknowledge before it falls back to asynchronous replication. Defaults to 10.',
+        'With allowAsyncFallback: how long the writer waits for a reader to acknowledge before it falls back to asynchronous replication. Ignored otherwise. Defaults to 10.',
       default: 10,
       minimum: 1,
       maximum: 3600,
@@ -96,6 +129,20 @@ const replication = s.object(
     autoFailover: s.boolean({
       description: 'Promote a reader automatically when the writer fails. Defaults to true.',
       default: true,
+    }),
+    failoverAfterSeconds: s.integer({
+      description:
+        'How long the writer must be unreachable before a failover starts. Shorter means less downtime when a node dies, longer means fewer failovers for a brief network hiccup. Defaults to 3.',
+      default: 3,
+      minimum: 1,
+      maximum: 300,
+    }),
+    maxReaderLagSeconds: s.integer({
+      description:
+        'Readers further behind the writer than this leave the reader Service until they catch up. Defaults to 10.',
+      default: 10,
+      minimum: 0,
+      maximum: 86400,
     }),
   },
   { description: 'Replication between the writer and the readers.' },
@@ -148,7 +195,7 @@ export const mysqlClusterSpec = s.object(
       minimum: 1,
       maximum: maxInstances,
     }),
-    size: s.quantity({ description: 'Storage per instance, such as 20Gi. Defaults to 10Gi.' }),
+    size: s.quantity({ description: 'Storage per instance, such as 20Gi. Defaults to 10Gi. It can grow (where the StorageClass allows volume expansion) but not shrink.' }),
     persistence,
     storageClassName: s.string({ description: 'StorageClass of the volumes. Defaults to the cluster default.', maxLength: 253 }),
     image: s.string({ description: 'MariaDB container image. Defaults to the image the operator was released with.', maxLength: 512 }),
@@ -165,10 +212,23 @@ export const mysqlClusterSpec = s.object(
     }),
     affinity: s.opaque({
       description:
-        'Affinity of the instance pods (core/v1 Affinity). Without it, instances are spread across nodes, one per node where possible.',
+        'Affinity of the instance pods (core/v1 Affinity). Without it, instances are spread across nodes: one per node (required) when the cluster has at least as many schedulable nodes as instances, preferably one per node otherwise.',
+    }),
+    priorityClassName: s.string({
+      description: 'PriorityClass of the instance pods, so that the database is not the first to be preempted.',
+      maxLength: 253,
+    }),
+    podAnnotations: s.map(s.string({ description: 'Annotation value.', maxLength: 65536 }), {
+      description: 'Extra annotations of the instance pods.',
+      maxProperties: 64,
+    }),
+    podLabels: s.map(s.string({ description: 'Label value.', maxLength: 63 }), {
+      description: 'Extra labels of the instance pods. Labels the operator sets (app.kubernetes.io/*, flightdeck.t7.io/*) cannot be overridden.',
+      maxProperties: 64,
     }),
     myCnf: s.string({
-      description: 'Extra server options in my.cnf syntax, added to the [mariadbd] section. Changes are applied by a rolling restart.',
+      description:
+        'Extra server options in my.cnf syntax, added to the [mariadbd] section. Options MariaDB can change at run time (max_connections, innodb_buffer_pool_size, long_query_time, … ) are applied live, without a restart; the others by a rolling restart: readers one at a time, then a switchover, then the former writer. Options the operator relies on (server_id, log_bin, binlog_format, gtid_strict_mode, read_only, semi-synchronous replication) are set by the operator and cannot be overridden.',
       maxLength: 65536,
     }),
     replication,
@@ -198,6 +258,11 @@ export const mysqlClusterSpec = s.object(
         message: 'set the storage size either in size or in persistence.size, not both',
       },
       {
+        rule: `!isQuantity(${effectiveSizeCel('self')}) || !isQuantity(${effectiveSizeCel('oldSelf')}) || quantity(${effectiveSizeCel('self')}).compareTo(quantity(${effectiveSizeCel('oldSelf')})) >= 0`,
+        message: 'storage cannot shrink: size (or persistence.size) may grow but not become smaller than before',
+        fieldPath: '.size',
+      },
+      {
         rule: '!has(self.primary) || self.primary <= (has(self.readerCount) ? self.readerCount : (has(self.replicas) ? self.replicas - 1 : 1))',
         message: 'primary must be the index of an existing instance (0 to readerCount)',
         fieldPath: '.primary',
@@ -210,6 +275,8 @@ export type MySQLClusterSpec = s.TypeOf<typeof mysqlClusterSpec>;
 const instanceStatus = s.object(
   {
     name: s.string({ description: 'Pod name of the instance.', maxLength: 253 }),
+    index: s.integer({ description: 'Ordinal of the instance in the StatefulSet (spec.primary refers to it).', minimum: 0 }),
+    node: s.string({ description: 'The node the instance runs on.', maxLength: 253 }),
     role: s.enumeration(['Writer', 'Reader', 'Unknown'] as const, { description: 'Current role.' }),
     ready: s.boolean({ description: 'Whether the instance serves traffic.' }),
     replicationLagSeconds: s.integer({ description: 'Seconds behind the writer (readers only).', minimum: 0 }),
@@ -217,8 +284,57 @@ const instanceStatus = s.object(
     sqlThreadRunning: s.boolean({ description: 'Whether the replication SQL thread runs (readers only).' }),
     gtidPosition: s.string({ description: 'Last applied GTID position.', maxLength: 4096 }),
     lastError: s.string({ description: 'Last replication error, if any.', maxLength: 4096 }),
+    problem: s.string({
+      description:
+        'Why the instance is kept out of service, if it is: errant transactions, binary logs it needs were purged, it cannot continue replicating, … Empty when healthy.',
+      maxLength: 4096,
+    }),
   },
   { description: 'Replication health of one instance.', required: ['name'] },
+);
+
+const durationSeconds = s.string({
+  description: 'How long it took, in seconds with up to three decimals (milliseconds), such as "1.734". A string because CRDs discourage floating-point numbers.',
+  maxLength: 32,
+  pattern: '^[0-9]+([.][0-9]{1,3})?$',
+});
+
+/** A finished change of writer: lastFailover and lastSwitchover. */
+const writerChange = (description: string) =>
+  s.object(
+    {
+      time: s.string({ description: 'When it finished.', format: 'date-time' }),
+      from: s.string({ description: 'The former writer (pod name).', maxLength: 253 }),
+      to: s.string({ description: 'The new writer (pod name).', maxLength: 253 }),
+      reason: s.string({ description: 'Why it happened.', maxLength: 1024 }),
+      durationSeconds,
+    },
+    { description },
+  );
+
+/** Types of writer change an operation performs. */
+export const operationTypes = ['Switchover', 'Failover'] as const;
+export type OperationType = (typeof operationTypes)[number];
+
+const operation = s.object(
+  {
+    type: s.enumeration(operationTypes, {
+      description: 'Switchover: planned, the writer hands over while it still works. Failover: the writer is lost and a reader is promoted.',
+    }),
+    from: s.string({ description: 'The writer being replaced (pod name).', maxLength: 253 }),
+    to: s.string({ description: 'The instance becoming the writer (pod name).', maxLength: 253 }),
+    reason: s.string({ description: 'Why it was started.', maxLength: 1024 }),
+    step: s.string({
+      description: 'The step being run. Written before the step acts, so that an operator that takes over resumes exactly there.',
+      maxLength: 64,
+    }),
+    startedAt: s.string({ description: 'When the operation started.', format: 'date-time' }),
+  },
+  {
+    description:
+      'The switchover or failover in progress, absent when none is. The operator finishes it before it starts anything else, also after a restart or a change of leader.',
+    required: ['type', 'to', 'step', 'startedAt'],
+  },
 );
 
 export const mysqlClusterStatus = s.object(
@@ -227,24 +343,43 @@ export const mysqlClusterStatus = s.object(
     observedGeneration,
     mode: s.enumeration(['Managed', 'External'] as const, { description: 'Whether the operator runs the servers.' }),
     serverVersion: s.string({ description: 'Version the writer reports.', maxLength: 256 }),
-    currentPrimary: s.string({ description: 'The instance that is the writer now.', maxLength: 253 }),
+    currentPrimary: s.string({ description: 'The instance that is the writer now (pod name).', maxLength: 253 }),
     instances: s.integer({ description: 'Number of instances desired.', minimum: 0 }),
     readyInstances: s.integer({ description: 'Number of instances ready.', minimum: 0 }),
     writerEndpoint: s.string({ description: 'host:port that reaches the writer.', maxLength: 512 }),
     readerEndpoint: s.string({ description: 'host:port that reaches the readers.', maxLength: 512 }),
     instanceStatuses: s.array(instanceStatus, { description: 'Replication health per instance.', maxItems: maxInstances }),
-    lastFailover: s.object(
-      {
-        time: s.string({ description: 'When the failover or switchover finished.', format: 'date-time' }),
-        from: s.string({ description: 'The former writer.', maxLength: 253 }),
-        to: s.string({ description: 'The new writer.', maxLength: 253 }),
-        reason: s.string({ description: 'Why it happened.', maxLength: 1024 }),
-      },
-      { description: 'The last change of writer.' },
-    ),
+    operation,
+    lastFailover: writerChange('The last failover: an unplanned change of writer.'),
+    lastSwitchover: writerChange('The last switchover: a planned change of writer (spec.primary edited, the writer\'s pod deleted or its node drained, a rolling restart).'),
   },
   { description: 'Observed state of the MySQLCluster.' },
 );
 export type MySQLClusterStatus = s.TypeOf<typeof mysqlClusterStatus>;
+
+/** status.lastFailover.durationSeconds and lastSwitchover.durationSeconds from milliseconds: "1.734". */
+export function durationSecondsText(milliseconds: number): string {
+  if (!Number.isFinite(milliseconds) || milliseconds < 0) throw new RangeError(`a duration must be a non-negative number of milliseconds, not ${milliseconds}`);
+  const text = (Math.round(milliseconds) / 1000).toFixed(3);
+  // "2.000" reads better as "2", "1.500" as "1.5".
+  return text.replace(/\.?0+$/, '');
+}
+
+/**
+ * Validations on the whole object: a managed cluster's name becomes pod,
+ * Service and StatefulSet names, which Kubernetes restricts more than object
+ * names.
+ */
+export const mysqlClusterRootValidations: s.ValidationRule[] = [
+  {
+    rule: `has(self.spec.external) || (size(self.metadata.name) <= ${maxManagedClusterNameLength} && self.metadata.name.matches('${serviceNamePattern}'))`,
+    message: `a managed cluster's name must start with a letter, hold only lower-case letters, digits and "-", and have at most ${maxManagedClusterNameLength} characters: it names its Services and pods`,
+  },
+  {
+    rule: `has(self.spec.external) || !has(self.spec.service) || !has(self.spec.service.name) || (size(self.spec.service.name) <= 63 && self.spec.service.name.matches('${serviceNamePattern}'))`,
+    message: 'service.name must be a Service name: start with a letter, only lower-case letters, digits and "-", at most 63 characters',
+    fieldPath: '.spec.service.name',
+  },
+];
 
 export type MySQLCluster = Resource<'MySQLCluster', MySQLClusterSpec, MySQLClusterStatus>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clusterIntent, databaseIntent, InvalidSpecError, userIntent } from './normalize.ts';
-import type { MySQLCluster } from './mysqlcluster.ts';
+import { defaultMariadbImage, type MySQLCluster } from './mysqlcluster.ts';
 import type { MySQLDatabase } from './mysqldatabase.ts';
 import type { MySQLUser } from './mysqluser.ts';
 
@@ -22,23 +22,87 @@ describe('clusterIntent', () => {
     const intent = clusterIntent(
       cluster({ replicas: 3, persistence: { size: '10Gi', storageClass: 'rook-cephfs', accessModes: ['ReadWriteOnce'] }, service: { name: 'fdo-mysqlcluster', port: 3306 } }),
     );
-    assert.deepEqual(intent.managed, {
-      readers: 2,
+    const managed = intent.managed;
+    assert.ok(managed);
+    assert.equal(managed.readers, 2);
+    assert.equal(managed.instances, 3);
+    assert.equal(managed.storageSize, '10Gi');
+    assert.equal(managed.storageClassName, 'rook-cephfs');
+    assert.deepEqual(managed.accessModes, ['ReadWriteOnce']);
+    assert.equal(managed.serviceName, 'fdo-mysqlcluster');
+    assert.equal(managed.servicePort, 3306);
+  });
+
+  it("the original operator's replicas + persistence and the seed's readerCount + size give the same intent", () => {
+    const original = clusterIntent(cluster({ replicas: 3, persistence: { enabled: true, size: '20Gi', storageClass: 'fast', accessModes: ['ReadWriteOnce'] } }));
+    const seed = clusterIntent(cluster({ readerCount: 2, size: '20Gi', storageClassName: 'fast' }));
+    assert.deepEqual(original, seed);
+  });
+
+  it('fills in every default of a bare managed cluster', () => {
+    assert.deepEqual(clusterIntent(cluster({})).managed, {
+      readers: 1,
+      instances: 2,
       storageSize: '10Gi',
-      storageClassName: 'rook-cephfs',
       accessModes: ['ReadWriteOnce'],
-      serviceName: 'fdo-mysqlcluster',
+      image: defaultMariadbImage,
+      scheduling: { tolerations: [] },
+      podAnnotations: {},
+      podLabels: {},
+      myCnf: '',
+      replication: {
+        mode: 'SemiSync',
+        allowAsyncFallback: false,
+        semiSyncTimeoutSeconds: 10,
+        autoFailover: true,
+        failoverAfterSeconds: 3,
+        maxReaderLagSeconds: 10,
+      },
+      serviceName: 'db',
       servicePort: 3306,
     });
   });
 
-  it('reads the canonical form the same way', () => {
-    const intent = clusterIntent(cluster({ readerCount: 2, size: '20Gi' }));
-    const managed = intent.managed;
+  it('passes scheduling, resources, image, configuration and the desired primary through', () => {
+    const toleration = { key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoSchedule' };
+    const managed = clusterIntent(
+      cluster({
+        readerCount: 0,
+        size: 1073741824,
+        image: 'mariadb:10.11',
+        imagePullPolicy: 'IfNotPresent',
+        resources: { requests: { cpu: '500m' } },
+        nodeSelector: { disk: 'ssd' },
+        tolerations: [toleration],
+        priorityClassName: 'databases',
+        podLabels: { team: 'web' },
+        myCnf: 'max_connections = 500',
+        replication: { mode: 'Async', failoverAfterSeconds: 10 },
+        primary: 0,
+      }),
+    ).managed;
     assert.ok(managed);
-    assert.equal(managed.readers, 2);
-    assert.equal(managed.storageSize, '20Gi');
-    assert.equal(managed.serviceName, 'db');
+    assert.equal(managed.instances, 1);
+    assert.equal(managed.storageSize, '1073741824');
+    assert.equal(managed.image, 'mariadb:10.11');
+    assert.equal(managed.imagePullPolicy, 'IfNotPresent');
+    assert.deepEqual(managed.resources, { requests: { cpu: '500m' } });
+    assert.deepEqual(managed.scheduling, { nodeSelector: { disk: 'ssd' }, tolerations: [toleration], priorityClassName: 'databases' });
+    assert.deepEqual(managed.podLabels, { team: 'web' });
+    assert.equal(managed.myCnf, 'max_connections = 500');
+    assert.equal(managed.replication.mode, 'Async');
+    assert.equal(managed.replication.failoverAfterSeconds, 10);
+    assert.equal(managed.replication.autoFailover, true);
+    assert.equal(managed.desiredPrimaryIndex, 0);
+  });
+
+  it('refuses names Kubernetes would refuse for the Services and pods it creates', () => {
+    assert.throws(() => clusterIntent(cluster({}, 'a'.repeat(53))), /at most 52 characters/);
+    assert.throws(() => clusterIntent(cluster({}, '1db')), /must start with a letter/);
+    assert.throws(() => clusterIntent(cluster({ service: { name: 'db-readers' } })), /name of another Service of this cluster/);
+    assert.throws(() => clusterIntent(cluster({ podLabels: { 'flightdeck.t7.io/role': 'writer' } })), /set by the operator/);
+    // External clusters create no pods: their names are not restricted.
+    assert.equal(clusterIntent(cluster({ external: { host: 'h', adminSecretRef: { name: 's' } } }, '1db')).external?.host, 'h');
   });
 
   it('defaults tenancy to the same namespace and no adoption from others', () => {

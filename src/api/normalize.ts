@@ -2,7 +2,7 @@
 // original Flight Deck Operator's forms alike — become what the controllers
 // act on. Defaults that depend on other fields or on metadata.name live here
 // rather than in the CRD, so that both forms mean the same thing.
-import type { MySQLCluster } from './mysqlcluster.ts';
+import { defaultMariadbImage, defaultStorageSize, maxManagedClusterNameLength, type MySQLCluster } from './mysqlcluster.ts';
 import type { MySQLDatabase } from './mysqldatabase.ts';
 import type { MySQLUser } from './mysqluser.ts';
 import type { DeletionPolicy } from './common.ts';
@@ -74,11 +74,53 @@ export interface TenancyPolicy {
   readonly adoptFrom: readonly string[];
 }
 
+/** Replication settings of a managed cluster, defaults applied. */
+export interface ReplicationSettings {
+  readonly mode: 'SemiSync' | 'Async';
+  /** With SemiSync: fall back to asynchronous after semiSyncTimeoutSeconds (true) or wait for a reader as long as it takes (false). */
+  readonly allowAsyncFallback: boolean;
+  /** Only meaningful with allowAsyncFallback. */
+  readonly semiSyncTimeoutSeconds: number;
+  readonly autoFailover: boolean;
+  /** How long the writer must be unreachable before a failover. */
+  readonly failoverAfterSeconds: number;
+  /** Readers further behind leave the reader Service. */
+  readonly maxReaderLagSeconds: number;
+}
+
+/** Where instance pods may run. Kubernetes' own types, passed through as the user wrote them. */
+export interface Scheduling {
+  readonly nodeSelector?: Readonly<Record<string, string>>;
+  readonly tolerations: readonly Record<string, unknown>[];
+  /** When set, replaces the default spreading across nodes. */
+  readonly affinity?: Record<string, unknown>;
+  readonly priorityClassName?: string;
+}
+
+/** What a managed cluster runs: everything the object builders need, defaults applied. */
 export interface ManagedServers {
+  /** Readers besides the writer. */
   readonly readers: number;
+  /** readers + 1: the StatefulSet's replicas. */
+  readonly instances: number;
+  /** Storage per instance, a Kubernetes quantity such as "20Gi". */
   readonly storageSize: string;
+  /** Absent: the cluster's default StorageClass. */
   readonly storageClassName?: string;
   readonly accessModes: readonly string[];
+  readonly image: string;
+  readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** core/v1 ResourceRequirements of the MariaDB container, as given. */
+  readonly resources?: Record<string, unknown>;
+  readonly scheduling: Scheduling;
+  readonly podAnnotations: Readonly<Record<string, string>>;
+  readonly podLabels: Readonly<Record<string, string>>;
+  /** The user's extra server options (my.cnf syntax); empty when none. */
+  readonly myCnf: string;
+  readonly replication: ReplicationSettings;
+  /** spec.primary: the instance index that should be the writer; absent means "whichever is the writer now". */
+  readonly desiredPrimaryIndex?: number;
+  /** The writer Service. */
   readonly serviceName: string;
   readonly servicePort: number;
 }
@@ -117,21 +159,66 @@ export function clusterIntent(cluster: MySQLCluster): ClusterIntent {
       },
     };
   }
+  return { key, tenancy, managed: managedServers(cluster) };
+}
+
+/** Label keys the operator sets on instance pods; spec.podLabels cannot override them. */
+const reservedLabelPrefixes = ['app.kubernetes.io/', 'flightdeck.t7.io/'];
+
+function managedServers(cluster: MySQLCluster): ManagedServers {
+  const spec = cluster.spec;
+  const name = cluster.metadata.name;
+  // The CRD refuses these too; checked again for objects stored before it did.
+  if (name.length > maxManagedClusterNameLength || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    throw new InvalidSpecError(
+      `metadata.name ${JSON.stringify(name)} cannot name a managed cluster: it must start with a letter, hold only lower-case letters, digits and "-", and have at most ${maxManagedClusterNameLength} characters`,
+    );
+  }
   // replicas counted the writer too; readerCount does not.
   const readers = spec.readerCount ?? (spec.replicas === undefined ? 1 : spec.replicas - 1);
-  const size = spec.size ?? spec.persistence?.size ?? '10Gi';
+  const size = spec.size ?? spec.persistence?.size ?? defaultStorageSize;
   const storageClassName = spec.storageClassName ?? spec.persistence?.storageClass;
+  const serviceName = spec.service?.name ?? name;
+  // The instance and reader Services are named after the cluster; the writer's must differ.
+  for (const taken of [`${name}-instances`, `${name}-readers`]) {
+    if (serviceName === taken) throw new InvalidSpecError(`spec.service.name ${JSON.stringify(serviceName)} is the name of another Service of this cluster; choose another`);
+  }
+  const podLabels = spec.podLabels ?? {};
+  for (const label of Object.keys(podLabels)) {
+    if (reservedLabelPrefixes.some((prefix) => label.startsWith(prefix))) {
+      throw new InvalidSpecError(`spec.podLabels: ${JSON.stringify(label)} is set by the operator; use a label outside ${reservedLabelPrefixes.join(' and ')}`);
+    }
+  }
+  const replication = spec.replication;
   return {
-    key,
-    tenancy,
-    managed: {
-      readers,
-      storageSize: String(size),
-      ...(storageClassName === undefined ? {} : { storageClassName }),
-      accessModes: spec.persistence?.accessModes ?? ['ReadWriteOnce'],
-      serviceName: spec.service?.name ?? cluster.metadata.name,
-      servicePort: spec.service?.port ?? 3306,
+    readers,
+    instances: readers + 1,
+    storageSize: String(size),
+    ...(storageClassName === undefined ? {} : { storageClassName }),
+    accessModes: spec.persistence?.accessModes ?? ['ReadWriteOnce'],
+    image: spec.image ?? defaultMariadbImage,
+    ...(spec.imagePullPolicy === undefined ? {} : { imagePullPolicy: spec.imagePullPolicy }),
+    ...(spec.resources === undefined ? {} : { resources: spec.resources }),
+    scheduling: {
+      ...(spec.nodeSelector === undefined ? {} : { nodeSelector: spec.nodeSelector }),
+      tolerations: spec.tolerations ?? [],
+      ...(spec.affinity === undefined ? {} : { affinity: spec.affinity }),
+      ...(spec.priorityClassName === undefined ? {} : { priorityClassName: spec.priorityClassName }),
     },
+    podAnnotations: spec.podAnnotations ?? {},
+    podLabels,
+    myCnf: spec.myCnf ?? '',
+    replication: {
+      mode: replication?.mode ?? 'SemiSync',
+      allowAsyncFallback: replication?.allowAsyncFallback ?? false,
+      semiSyncTimeoutSeconds: replication?.semiSyncTimeoutSeconds ?? 10,
+      autoFailover: replication?.autoFailover ?? true,
+      failoverAfterSeconds: replication?.failoverAfterSeconds ?? 3,
+      maxReaderLagSeconds: replication?.maxReaderLagSeconds ?? 10,
+    },
+    ...(spec.primary === undefined ? {} : { desiredPrimaryIndex: spec.primary }),
+    serviceName,
+    servicePort: spec.service?.port ?? 3306,
   };
 }
 

@@ -245,6 +245,71 @@ describe('invalid objects are refused at apply time', () => {
   }
 });
 
+describe('managed cluster storage can grow but not shrink', () => {
+  const clusterOf = (ns: string, spec: object) => ({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLCluster', metadata: { name: 'db', namespace: ns }, spec });
+
+  it('accepts a larger size and refuses a smaller one, in either form and across forms', () => {
+    const ns = namespace('storage');
+    assert.equal(apply(clusterOf(ns, { readerCount: 1, size: '20Gi' })).status, 0);
+    const grown = apply(clusterOf(ns, { readerCount: 1, size: '21474836481' }));
+    assert.equal(grown.status, 0, grown.stderr);
+    const shrunk = apply(clusterOf(ns, { readerCount: 1, size: '10Gi' }));
+    assert.notEqual(shrunk.status, 0, 'a smaller size was accepted');
+    assert.match(shrunk.stderr, /storage cannot shrink/);
+    // Dropping size falls back to the 10Gi default: also a shrink.
+    assert.match(apply(clusterOf(ns, { readerCount: 1 })).stderr, /storage cannot shrink/);
+    // The original operator's form counts the same.
+    assert.match(apply(clusterOf(ns, { replicas: 2, persistence: { size: '1Gi' } })).stderr, /storage cannot shrink/);
+    assert.equal(apply(clusterOf(ns, { replicas: 2, persistence: { size: '30Gi' } })).status, 0);
+    // readerCount may go down.
+    assert.equal(apply(clusterOf(ns, { replicas: 1, persistence: { size: '30Gi' } })).status, 0);
+  });
+});
+
+describe('managed cluster names and new fields', () => {
+  it('refuses a managed cluster whose name cannot name its pods and Services, and accepts an external one', () => {
+    const ns = namespace('names');
+    const long = 'a'.repeat(53);
+    const refused = apply({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLCluster', metadata: { name: long, namespace: ns }, spec: { readerCount: 1 } });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /at most 52 characters/);
+    const external = apply({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLCluster',
+      metadata: { name: long, namespace: ns },
+      spec: { external: { host: 'db.example', adminSecretRef: { name: 'admin' } } },
+    });
+    assert.equal(external.status, 0, external.stderr);
+  });
+
+  it('fills in the replication defaults and refuses scheduling fields on an external cluster', () => {
+    const ns = namespace('replication');
+    assert.equal(apply({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLCluster', metadata: { name: 'db', namespace: ns }, spec: { replication: {} } }).status, 0);
+    const stored = JSON.parse(kubectl(k, ['get', 'mysqlcluster', 'db', '-n', ns, '-o', 'json'])) as { spec: { replication: Record<string, unknown> } };
+    assert.deepEqual(stored.spec.replication, {
+      mode: 'SemiSync',
+      allowAsyncFallback: false,
+      semiSyncTimeoutSeconds: 10,
+      autoFailover: true,
+      failoverAfterSeconds: 3,
+      maxReaderLagSeconds: 10,
+    });
+    const mixed = apply({
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLCluster',
+      metadata: { name: 'ext', namespace: ns },
+      spec: { external: { host: 'db.example', adminSecretRef: { name: 'admin' } }, priorityClassName: 'high' },
+    });
+    assert.match(mixed.stderr, /spec.external cannot be combined with fields for a managed server/);
+  });
+
+  it('shows primary, instances and ready instances as columns', () => {
+    const ns = namespace('mycolumns');
+    assert.equal(apply({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLCluster', metadata: { name: 'db', namespace: ns }, spec: { readerCount: 2 } }).status, 0);
+    assert.match(kubectl(k, ['get', 'myc', '-n', ns]), /NAME\s+MODE\s+PRIMARY\s+INSTANCES\s+READY INSTANCES\s+READY\s+REASON\s+AGE/);
+  });
+});
+
 describe('fields that cannot change after creation', () => {
   it('refuses a new dbName, username or cluster, and says to create a new object', () => {
     const ns = namespace('immutable');
