@@ -201,6 +201,65 @@ describe('Controller', () => {
     assert.deepEqual(runs, ['ns/a'], 'queued and later keys are not started after stop');
   });
 
+  it('abort cuts off every running reconcile at once through its signal, counts them as aborted, and retries none', async () => {
+    const started: string[] = [];
+    const h = harness(
+      (key, signal) => {
+        started.push(key);
+        // Blocks until aborted, as a reconcile waiting on a request or a replica would.
+        return new Promise((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            reject(signal.reason as Error);
+          });
+        });
+      },
+      { workers: 2 },
+    );
+    h.controller.start();
+    h.controller.enqueue('ns/a');
+    h.controller.enqueue('ns/b');
+    h.controller.enqueue('ns/c');
+    await settle();
+    assert.deepEqual(started, ['ns/a', 'ns/b'], 'two workers, two blocked reconciles');
+
+    const reason = new Error('lost the lease');
+    let aborted = false;
+    const aborting = h.controller.abort(reason).then(() => {
+      aborted = true;
+    });
+    await settle();
+    await settle();
+    assert.equal(aborted, true, 'abort resolves as soon as the reconciles honour the signal, no clock time passed');
+    await aborting;
+    await h.advance(1_000);
+    assert.deepEqual(started, ['ns/a', 'ns/b'], 'the queued key and the aborted ones never run again');
+    assert.equal(await metricValue(h.metrics, 'flightdeck_reconcile_total', { controller: 'test', result: 'aborted' }), 2);
+    assert.equal(await metricValue(h.metrics, 'flightdeck_reconcile_total', { controller: 'test', result: 'error' }), undefined);
+    assert.equal(h.logLines().filter((l) => l.msg === 'reconcile failed; will retry with backoff').length, 0, 'an abort is not reported as a failure');
+    await h.controller.stop();
+  });
+
+  it('stop does not abort: a running reconcile sees its signal unaborted and finishes', async () => {
+    const gate = deferred();
+    let sawAborted: boolean | undefined;
+    const h = harness(
+      async (_key, signal) => {
+        await gate.promise;
+        sawAborted = signal.aborted;
+        return undefined;
+      },
+      { workers: 1 },
+    );
+    h.controller.start();
+    h.controller.enqueue('ns/a');
+    await settle();
+    const stopping = h.controller.stop();
+    gate.resolve();
+    await stopping;
+    assert.equal(sawAborted, false);
+    assert.equal(await metricValue(h.metrics, 'flightdeck_reconcile_total', { controller: 'test', result: 'success' }), 1);
+  });
+
   it('refuses a worker count that is not a positive integer', () => {
     assert.throws(() => harness(() => Promise.resolve(undefined), { workers: 0 }), /workers must be a positive integer/);
   });

@@ -3,6 +3,12 @@
 // function sees only a key and reads the current state itself
 // (level-triggered), so the loop needs no knowledge of what changed; it only
 // decides when a key runs again.
+//
+// Every reconcile is handed the controller's AbortSignal. abort() fires it —
+// the leader lost its lease, and another operator may already act on the same
+// objects — so running reconciles stop at their next await on it instead of
+// finishing (controller-runtime cancels the reconcile context the same way).
+// stop() is the graceful path: running reconciles finish.
 import type { Logger } from 'pino';
 import type { OperatorMetrics, ReconcileResult } from './metrics.ts';
 import { WorkQueue, type WorkQueueOptions } from './workqueue.ts';
@@ -33,8 +39,13 @@ export interface ControllerOptions {
    *   (WorkQueueOptions.baseDelayMs, doubling up to maxDelayMs).
    *
    * It is never called for one key in two workers at once.
+   *
+   * `signal` aborts when abort() is called: from then on the reconcile must
+   * not change anything, and should reject (with signal.reason) as soon as it
+   * can — pass the signal to every request it makes. Its rejection is then
+   * counted as `aborted`, not retried.
    */
-  reconcile: (key: string) => Promise<ReconcileOutcome | undefined>;
+  reconcile: (key: string, signal: AbortSignal) => Promise<ReconcileOutcome | undefined>;
   /** How many keys are reconciled at once; default 4. */
   workers?: number;
   /** Backoff and rate limits of the controller's queue. An observer given here replaces the metrics one. */
@@ -45,11 +56,12 @@ export interface ControllerOptions {
 
 export class Controller {
   readonly #name: string;
-  readonly #reconcile: (key: string) => Promise<ReconcileOutcome | undefined>;
+  readonly #reconcile: ControllerOptions['reconcile'];
   readonly #workerCount: number;
   readonly #queue: WorkQueue;
   readonly #metrics: OperatorMetrics;
   readonly #log: Logger;
+  readonly #abort = new AbortController();
   #workers: Promise<void>[] | undefined;
 
   constructor(options: ControllerOptions) {
@@ -94,6 +106,22 @@ export class Controller {
     this.#log.info('controller stopped');
   }
 
+  /**
+   * Stops taking keys like stop(), and aborts the signal every running
+   * reconcile was given, with `reason`. Resolves once the running reconciles
+   * have returned — at once for those that honour the signal. Never rejects;
+   * calling it again, or stop() after it, waits for the same workers.
+   */
+  async abort(reason: Error): Promise<void> {
+    this.#queue.shutDown();
+    if (!this.#abort.signal.aborted) {
+      this.#log.warn({ reason: reason.message, running: this.#queue.processing }, 'aborting running reconciles');
+      this.#abort.abort(reason);
+    }
+    await Promise.all(this.#workers ?? []);
+    this.#log.info('controller stopped');
+  }
+
   async #work(): Promise<void> {
     for (;;) {
       const key = await this.#queue.get();
@@ -110,7 +138,7 @@ export class Controller {
     const started = performance.now();
     let result: ReconcileResult;
     try {
-      const outcome = await this.#reconcile(key);
+      const outcome = await this.#reconcile(key, this.#abort.signal);
       this.#queue.forget(key);
       if (outcome?.requeueAfterMs !== undefined) {
         this.#queue.addAfter(key, outcome.requeueAfterMs);
@@ -119,6 +147,12 @@ export class Controller {
         result = 'success';
       }
     } catch (error) {
+      if (this.#abort.signal.aborted) {
+        // Not a failure of the object: the queue is shut down, and the next leader reconciles it afresh.
+        this.#log.info({ key, error: error instanceof Error ? error.message : String(error) }, 'reconcile aborted');
+        this.#metrics.observeReconcile(this.#name, 'aborted', (performance.now() - started) / 1000);
+        return;
+      }
       result = 'error';
       // The message only: error objects from API and SQL clients can carry
       // request bodies, headers or connection options holding passwords.

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { kubernetesTime } from './conditions.ts';
 import type { KubeObject } from './informer.ts';
 import type { KubeAccess } from './kube-access.ts';
-import { KubeTransport, collectionPath, statusCodeOf } from './kube-request.ts';
+import { collectionPath, statusCodeOf, transportFor, type KubeTransport } from './kube-request.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -18,6 +18,8 @@ export type EventSubject = KubeObject & { apiVersion: string; kind: string };
 export interface EventRecorderOptions {
   /** The API server and credentials (loadKubeAccess). */
   kubeConfig: KubeAccess;
+  /** The process's shared transport for kubeConfig; default: one of the recorder's own. */
+  transport?: KubeTransport;
   /** Shown as "From" in kubectl describe (source.component). */
   component: string;
   logger: Logger;
@@ -101,7 +103,7 @@ export class EventRecorder {
   #sequence = 0;
 
   constructor(options: EventRecorderOptions) {
-    this.#transport = new KubeTransport(options.kubeConfig);
+    this.#transport = transportFor(options.kubeConfig, options.transport);
     this.#component = options.component;
     this.#instance = options.instance ?? hostname();
     this.#log = options.logger.child({ component: 'events' });

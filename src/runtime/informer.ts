@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { KubeAccess } from './kube-access.ts';
-import { KubeApiError, KubeTransport, collectionPath, statusCodeOf, type KubeStatus } from './kube-request.ts';
+import { KubeApiError, collectionPath, statusCodeOf, transportFor, type KubeStatus, type KubeTransport } from './kube-request.ts';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -43,6 +43,8 @@ export type InformerHandler<T> = (event: InformerEvent, object: T, previous: T |
 export interface InformerOptions {
   /** The API server and credentials (loadKubeAccess). */
   kubeConfig: KubeAccess;
+  /** The process's shared transport for kubeConfig; default: one of the informer's own. */
+  transport?: KubeTransport;
   /** 'v1', 'flightdeck.t7.io/v1', … */
   apiVersion: string;
   /** The resource: 'secrets', 'mysqlusers', 'namespaces', … */
@@ -171,7 +173,7 @@ export class Informer<T extends KubeObject> {
     this.#options = options;
     // Cluster-scoped objects have no namespace: filed under none.
     this.addIndex(namespaceIndex, (object) => (object.metadata.namespace === undefined ? [] : [object.metadata.namespace]));
-    this.#transport = new KubeTransport(options.kubeConfig);
+    this.#transport = transportFor(options.kubeConfig, options.transport);
     this.#path = collectionPath(options.apiVersion, options.plural, options.namespace);
     this.#log = options.logger.child({
       resource: options.plural,

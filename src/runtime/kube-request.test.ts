@@ -215,4 +215,31 @@ describe('KubeTransport', () => {
     await assert.rejects(transport.stream({ method: 'GET', path: '/watch', signal: abort.signal }), (error) => error === reason);
     assert.equal(server.seen.length, count);
   });
+
+  it('keeps watches and the lease out of the requests pool: open watches never make a request wait', async () => {
+    const open: ServerResponse[] = [];
+    server.handler = (req, res) => {
+      if (req.url?.startsWith('/watch') === true) {
+        res.write('{"type":"BOOKMARK"}\n'); // and never ends
+        open.push(res);
+      } else {
+        res.end('{"ok":true}');
+      }
+    };
+    // One connection for ordinary requests, as a pool already full of them would leave.
+    const transport = new KubeTransport(accessTo(port, () => Promise.resolve({})), { maxSockets: 1 });
+    const abort = new AbortController();
+    const watches = await Promise.all([1, 2, 3].map((i) => transport.stream({ method: 'GET', path: `/watch/${i}`, signal: abort.signal })));
+    assert.equal(watches.length, 3);
+    const answers = await Promise.all([
+      transport.json<{ ok: boolean }>({ method: 'GET', path: '/a', signal: AbortSignal.timeout(2_000) }),
+      transport.json<{ ok: boolean }>({ method: 'GET', path: '/b', signal: AbortSignal.timeout(2_000) }),
+      transport.json<{ ok: boolean }>({ method: 'PUT', path: '/lease', pool: 'leader-election', signal: AbortSignal.timeout(2_000) }),
+    ]);
+    assert.deepEqual(answers, [{ ok: true }, { ok: true }, { ok: true }]);
+    assert.deepEqual(transport.openConnections(), { requests: 1, watches: 3, 'leader-election': 1 });
+    abort.abort(new Error('test over'));
+    for (const res of open) res.end();
+    transport.destroy();
+  });
 });

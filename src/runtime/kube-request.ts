@@ -1,5 +1,7 @@
-// HTTP to the API server, as plain JSON, on node:https with a keep-alive
-// connection pool.
+// HTTP to the API server, as plain JSON, on node:https with keep-alive
+// connection pools. One KubeTransport serves a whole process (the informers,
+// the controllers' client, the event recorder, the leader elector): one TLS
+// context, one set of pools.
 //
 // Not client-node: importing it costs about 100 MB of memory, its typed APIs
 // convert known kinds through its ObjectSerializer (timestamps become Date
@@ -71,14 +73,31 @@ export interface KubeRequest {
   /** Content-Type of the body; application/json when absent. */
   contentType?: string;
   signal?: AbortSignal;
+  /** The connection pool the request is sent on; default 'requests' for json(), 'watches' for stream(). See KubeTransport. */
+  pool?: ConnectionPool;
 }
+
+/**
+ * The transport's connection pools, kept apart so that one kind of traffic
+ * cannot starve another:
+ *
+ * - 'requests': ordinary requests, at most maxSockets connections at once
+ *   (further requests wait for a free one);
+ * - 'watches': long-lived watch streams, one connection each and no limit:
+ *   their number is bounded by the informers the code creates, and counted
+ *   against the requests' limit they would hold its connections for minutes;
+ * - 'leader-election': the lease's renewals, on their own connection, so that
+ *   a burst of reconciles filling the requests' pool can never delay a renewal
+ *   past the renew deadline and cost the leadership.
+ */
+export type ConnectionPool = 'requests' | 'watches' | 'leader-election';
 
 export interface KubeTransportOptions {
   /**
-   * Most connections open to the API server at once; further requests wait
-   * for one to become free. A watch holds its connection for as long as it
-   * runs. Default 64: every watch of one process plus a few dozen requests
-   * in flight.
+   * Most connections of the 'requests' pool open at once; further requests
+   * wait for one to become free. Watches and the lease have pools of their
+   * own (see ConnectionPool). Default 64: more than the API server's default
+   * client-side rate would need, few enough not to look like a flood.
    */
   maxSockets?: number;
   /**
@@ -101,7 +120,7 @@ const userAgent = 'flightdeck-operator';
  */
 export class KubeTransport {
   readonly #access: KubeAccess;
-  readonly #agent: HttpAgent;
+  readonly #agents: Readonly<Record<ConnectionPool, HttpAgent>>;
   readonly #secure: boolean;
   /** The TLS context of the last client certificate (or none), reused for every new connection. */
   #tlsContext: { certificate: KubeCredentials['clientCertificate']; context: SecureContext } | undefined;
@@ -109,18 +128,44 @@ export class KubeTransport {
   constructor(access: KubeAccess, options: KubeTransportOptions = {}) {
     this.#access = access;
     this.#secure = new URL(access.server).protocol === 'https:';
-    const maxSockets = options.maxSockets ?? 64;
-    const agentOptions = {
-      keepAlive: true,
-      maxSockets,
-      // As many idle connections kept as may be open: with fewer, a burst of
-      // requests closes connections as it ends and opens new ones (each a TLS
-      // handshake) as the next begins.
-      maxFreeSockets: maxSockets,
-      // For the agent this closes free (idle) connections only; a quiet watch is not affected.
-      timeout: options.idleSocketTimeoutMs ?? 30_000,
+    const idleTimeout = options.idleSocketTimeoutMs ?? 30_000;
+    const agent = (maxSockets: number): HttpAgent => {
+      const agentOptions = {
+        keepAlive: true,
+        maxSockets,
+        // As many idle connections kept as may be open: with fewer, a burst of
+        // requests closes connections as it ends and opens new ones (each a TLS
+        // handshake) as the next begins. (For an unlimited pool, Node's own
+        // default of 256 idle ones.)
+        maxFreeSockets: Number.isFinite(maxSockets) ? maxSockets : 256,
+        // For the agent this closes free (idle) connections only; a quiet watch is not affected.
+        timeout: idleTimeout,
+      };
+      return this.#secure ? new HttpsAgent(agentOptions) : new nodeHttp.Agent(agentOptions);
     };
-    this.#agent = this.#secure ? new HttpsAgent(agentOptions) : new nodeHttp.Agent(agentOptions);
+    this.#agents = {
+      requests: agent(options.maxSockets ?? 64),
+      watches: agent(Infinity),
+      // Renewals are sequential; a second connection serves the release while a renewal is cut off.
+      'leader-election': agent(2),
+    };
+  }
+
+  /** The access this transport sends requests with. */
+  get access(): KubeAccess {
+    return this.#access;
+  }
+
+  /** Connections open now per pool (in use and idle): for tests and diagnostics. */
+  openConnections(): Record<ConnectionPool, number> {
+    const count = (agent: HttpAgent): number =>
+      [...Object.values(agent.sockets), ...Object.values(agent.freeSockets)].reduce((sum, sockets) => sum + (sockets?.length ?? 0), 0);
+    return { requests: count(this.#agents.requests), watches: count(this.#agents.watches), 'leader-election': count(this.#agents['leader-election']) };
+  }
+
+  /** Closes every connection, idle or in use, of every pool. For tests and short-lived tools; an operator keeps its transport. */
+  destroy(): void {
+    for (const agent of Object.values(this.#agents)) agent.destroy();
   }
 
   /**
@@ -149,7 +194,7 @@ export class KubeTransport {
    * with the signal's reason as its error and closes the connection.
    */
   async stream(request: KubeRequest): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.#send(request);
+    const response = await this.#send({ ...request, pool: request.pool ?? 'watches' });
     const status = response.statusCode ?? 0;
     if (status < 200 || status > 299) {
       throw new KubeApiError(describe(request), status, parseStatus(await this.#readBody(request, response)));
@@ -224,7 +269,7 @@ export class KubeTransport {
         reject(signal.reason as Error);
         return;
       }
-      const req = send(url, { method: request.method, headers, agent: this.#agent, ...tls });
+      const req = send(url, { method: request.method, headers, agent: this.#agents[request.pool ?? 'requests'], ...tls });
       let response: IncomingMessage | undefined;
       const onAbort = (): void => {
         const reason = signal?.reason instanceof Error ? signal.reason : new Error(String(signal?.reason));
@@ -303,4 +348,15 @@ export function collectionPath(apiVersion: string, plural: string, namespace?: s
   const root = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
   return `${root}${scope}/${plural}`;
+}
+
+/**
+ * The transport a client uses: `shared` when given (the process's one
+ * transport, which must serve the same `access`), else one of its own — for
+ * tests and tools that build a single client.
+ */
+export function transportFor(access: KubeAccess, shared: KubeTransport | undefined): KubeTransport {
+  if (shared === undefined) return new KubeTransport(access);
+  if (shared.access !== access) throw new Error(`the shared transport serves ${shared.access.describe()}, not ${access.describe()}`);
+  return shared;
 }

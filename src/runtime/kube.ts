@@ -3,7 +3,7 @@
 // operator owns exactly the fields it sets and never overwrites a user's.
 import type { KubeObject } from './informer.ts';
 import type { KubeAccess } from './kube-access.ts';
-import { KubeApiError, KubeTransport, collectionPath, statusCodeOf } from './kube-request.ts';
+import { KubeApiError, collectionPath, statusCodeOf, transportFor, type KubeRequest, type KubeTransport } from './kube-request.ts';
 
 export { KubeApiError, statusCodeOf };
 
@@ -32,22 +32,48 @@ const finalizerAttempts = 10;
 const applyPatch = 'application/apply-patch+yaml';
 const mergePatch = 'application/merge-patch+json';
 
+export interface KubeClientOptions {
+  /** The process's shared transport for kubeConfig; default: one of the client's own. */
+  transport?: KubeTransport;
+}
+
 /**
  * A client for controllers. Every method throws KubeApiError (see
  * statusCodeOf) for an API answer it does not document as a result, and an
  * Error naming the request when the API server cannot be reached; nothing is
- * retried except the finalizer patches on conflicts.
+ * retried except the finalizer patches on conflicts. A client made by
+ * withSignal() rejects with the signal's reason once it is aborted.
  */
 export class KubeClient {
   readonly #transport: KubeTransport;
   readonly #fieldManager: string;
-  /** Discovery per apiVersion; a kind missing from it is looked up again (a CRD may be installed later). */
-  readonly #discovery = new Map<string, ApiResource[]>();
+  /** Discovery per apiVersion; a kind missing from it is looked up again (a CRD may be installed later). Shared with the clients withSignal() makes. */
+  #discovery = new Map<string, ApiResource[]>();
+  /** Cancels every request of this client (see withSignal); set only by withSignal. */
+  #signal: AbortSignal | undefined;
 
   /** `kubeConfig`: the API server and credentials (loadKubeAccess). */
-  constructor(kubeConfig: KubeAccess, fieldManager: string) {
-    this.#transport = new KubeTransport(kubeConfig);
+  constructor(kubeConfig: KubeAccess, fieldManager: string, options: KubeClientOptions = {}) {
+    this.#transport = transportFor(kubeConfig, options.transport);
     this.#fieldManager = fieldManager;
+  }
+
+  /**
+   * This client with every request tied to `signal`: once it aborts, requests
+   * in flight are cut off and new ones are not sent; both reject with the
+   * signal's reason. Shares the transport and discovery with this client, so
+   * it costs one small object (one per reconcile).
+   */
+  withSignal(signal: AbortSignal): KubeClient {
+    const client = new KubeClient(this.#transport.access, this.#fieldManager, { transport: this.#transport });
+    client.#discovery = this.#discovery;
+    client.#signal = signal;
+    return client;
+  }
+
+  /** Sends `request` on the transport, tied to this client's signal. */
+  #json<T>(request: KubeRequest): Promise<T> {
+    return this.#transport.json<T>(this.#signal === undefined ? request : { ...request, signal: this.#signal });
   }
 
   /**
@@ -60,7 +86,7 @@ export class KubeClient {
    * applyStatus).
    */
   async apply<T extends KubeObject>(object: T): Promise<T> {
-    return this.#transport.json<T>({
+    return this.#json<T>({
       method: 'PATCH',
       path: await this.#objectPath(refOf(object)),
       query: { fieldManager: this.#fieldManager, force: true },
@@ -77,7 +103,7 @@ export class KubeClient {
    * creates).
    */
   async applyStatus<T extends KubeObject>(object: T): Promise<T> {
-    return this.#transport.json<T>({
+    return this.#json<T>({
       method: 'PATCH',
       path: `${await this.#objectPath(refOf(object))}/status`,
       query: { fieldManager: this.#fieldManager, force: true },
@@ -89,7 +115,7 @@ export class KubeClient {
   /** The object as the API server has it now (not a cache); undefined when it does not exist (404). */
   async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
     try {
-      return await this.#transport.json<T>({ method: 'GET', path: await this.#objectPath(ref) });
+      return await this.#json<T>({ method: 'GET', path: await this.#objectPath(ref) });
     } catch (error) {
       if (statusCodeOf(error) === 404) return undefined;
       throw error;
@@ -106,7 +132,7 @@ export class KubeClient {
     const ref = refOf(object);
     const { plural, namespaced } = await this.#resource(ref.apiVersion, ref.kind);
     try {
-      return await this.#transport.json<T>({
+      return await this.#json<T>({
         method: 'POST',
         path: collectionPath(ref.apiVersion, plural, namespaced ? requireNamespace(ref) : undefined),
         query: { fieldManager: this.#fieldManager },
@@ -126,7 +152,7 @@ export class KubeClient {
    */
   async delete(ref: ObjectRef): Promise<boolean> {
     try {
-      await this.#transport.json({
+      await this.#json({
         method: 'DELETE',
         path: await this.#objectPath(ref),
         body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' },
@@ -189,13 +215,13 @@ export class KubeClient {
     for (let attempt = 1; ; attempt++) {
       // A copy the caller holds (e.g. from an informer) saves a GET; if it is
       // stale the PATCH fails with 409 and the next attempt reads afresh.
-      const current = attempt === 1 && known !== undefined ? known : await this.#transport.json<KubeObject>({ method: 'GET', path });
+      const current = attempt === 1 && known !== undefined ? known : await this.#json<KubeObject>({ method: 'GET', path });
       const finalizers = change(current.metadata.finalizers ?? []);
       if (finalizers === undefined) return;
       const resourceVersion = current.metadata.resourceVersion;
       if (resourceVersion === undefined) throw new Error(`GET ${path} returned an object without resourceVersion`);
       try {
-        await this.#transport.json({
+        await this.#json({
           method: 'PATCH',
           path,
           query: { fieldManager: this.#fieldManager },
@@ -223,7 +249,7 @@ export class KubeClient {
     let found = find(this.#discovery.get(apiVersion));
     if (found === undefined) {
       const root = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-      const list = await this.#transport.json<ApiResourceList>({ method: 'GET', path: root });
+      const list = await this.#json<ApiResourceList>({ method: 'GET', path: root });
       this.#discovery.set(apiVersion, list.resources);
       found = find(list.resources);
     }

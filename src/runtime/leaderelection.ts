@@ -17,13 +17,15 @@
 // writing at once one gets 409 Conflict and loses.
 import type { Logger } from 'pino';
 import type { KubeAccess } from './kube-access.ts';
-import { KubeTransport, collectionPath, statusCodeOf } from './kube-request.ts';
+import { collectionPath, statusCodeOf, transportFor, type KubeTransport } from './kube-request.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { formatMicroTime } from './microtime.ts';
 
 export interface LeaderElectionOptions {
   /** The API server and credentials (loadKubeAccess). */
   kubeConfig: KubeAccess;
+  /** The process's shared transport for kubeConfig (the lease uses its own connection pool in it); default: one of its own. */
+  transport?: KubeTransport;
   /** Namespace and name of the Lease; the namespace must exist, the Lease is created when missing. */
   namespace: string;
   name: string;
@@ -119,7 +121,7 @@ export class LeaderElector {
       );
     }
     if (options.identity === '') throw new Error('leader election needs a non-empty identity');
-    this.#transport = new KubeTransport(options.kubeConfig);
+    this.#transport = transportFor(options.kubeConfig, options.transport);
     this.#path = `${collectionPath('coordination.k8s.io/v1', 'leases', options.namespace)}/${encodeURIComponent(options.name)}`;
     this.#namespace = options.namespace;
     this.#name = options.name;
@@ -257,6 +259,7 @@ export class LeaderElector {
           path: collectionPath('coordination.k8s.io/v1', 'leases', this.#namespace),
           body,
           signal: this.#signal(),
+          pool: 'leader-election',
         }),
       );
       this.#log.info('created the lease');
@@ -316,11 +319,11 @@ export class LeaderElector {
   }
 
   #read(abortOnStop = true): Promise<Lease> {
-    return this.#transport.json<Lease>({ method: 'GET', path: this.#path, signal: this.#signal(abortOnStop) });
+    return this.#transport.json<Lease>({ method: 'GET', path: this.#path, signal: this.#signal(abortOnStop), pool: 'leader-election' });
   }
 
   #replace(body: Lease, abortOnStop = true): Promise<Lease> {
-    return this.#transport.json<Lease>({ method: 'PUT', path: this.#path, body, signal: this.#signal(abortOnStop) });
+    return this.#transport.json<Lease>({ method: 'PUT', path: this.#path, body, signal: this.#signal(abortOnStop), pool: 'leader-election' });
   }
 
   /** Remembers `lease` and, if its record differs from the last one seen, when that change was seen. */

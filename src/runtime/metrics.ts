@@ -7,7 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { WorkQueueObserver } from './workqueue.ts';
 
 /** How a reconcile ended: returned without a requeue, threw, or asked to run again after a delay. */
-export type ReconcileResult = 'success' | 'error' | 'requeue';
+/** How a reconcile ended; `aborted`: cut off by Controller.abort() (the leadership was lost). */
+export type ReconcileResult = 'success' | 'error' | 'requeue' | 'aborted';
 
 /** `read` for statements that only look (SELECT, SHOW), `write` for those that change the server. */
 export type SqlStatementKind = 'read' | 'write';
@@ -44,7 +45,7 @@ export class OperatorMetrics {
     const registers = [this.registry];
     this.#reconcileTotal = new Counter({
       name: 'flightdeck_reconcile_total',
-      help: 'Reconciles finished, by controller and result (success, error, requeue).',
+      help: 'Reconciles finished, by controller and result (success, error, requeue, aborted).',
       labelNames: ['controller', 'result'],
       registers,
     });
