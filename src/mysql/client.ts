@@ -11,7 +11,7 @@
 // Reading methods only read, and methods that converge (setGrants,
 // claimOwner, alterDatabase without options) send no write when nothing
 // differs, so a resync of an unchanged object sends zero writes.
-import type { ConnectionConfig } from 'mariadb';
+import type { Connection, ConnectionConfig } from 'mariadb';
 import { MySQLError, ReservedDatabaseError, toMySQLError } from './errors.ts';
 import { grantStatement, grantee, grantsFromRows, revokeStatement } from './grant-sql.ts';
 import {
@@ -39,12 +39,14 @@ import {
 import { OwnerRecords, type OwnedKind, type Owner } from './owners.ts';
 import { hashForNewPassword } from './password.ts';
 import { ConnectionPool } from './pool.ts';
-import { integer, optionalText, rowsOf, text, type Row, type Statement, type StatementObserver } from './statement.ts';
+import { Replication } from './replication.ts';
+import { integer, optionalText, rowsOf, text, type Row, type RunStatement, type Statement, type StatementObserver } from './statement.ts';
 
 export type { Grant } from './grants.ts';
 export type { OwnedKind, Owner } from './owners.ts';
 export type { StatementKind, StatementObserver } from './statement.ts';
 export { passwordMatches } from './password.ts';
+export type { Replication } from './replication.ts';
 
 export interface ConnectionOptions {
   host: string;
@@ -98,6 +100,8 @@ export class MySQLClient {
   readonly #adminPassword: string;
   readonly #observer: StatementObserver | undefined;
   readonly #owners: OwnerRecords;
+  /** Replication on this server: its state, replica and primary roles, semi-sync, fencing (replication.ts). */
+  readonly replication: Replication;
   #pool: ConnectionPool | undefined;
   #closed = false;
 
@@ -130,6 +134,13 @@ export class MySQLClient {
       sessionVariables: { lock_wait_timeout: 30 },
     };
     this.#owners = new OwnerRecords((statement) => this.#run(statement));
+    this.replication = new Replication({
+      run: (statement) => this.#run(statement),
+      session: (verb, work) => this.#session(verb, work),
+      ownUser: options.user,
+      accounts: this,
+      server: this.#server,
+    });
   }
 
   /** A client for one server. Opens no connection: the first statement does. Throws for a malformed host, port or pool size. */
@@ -353,14 +364,7 @@ export class MySQLClient {
   // Running statements
 
   async #run(statement: Statement): Promise<unknown> {
-    if (this.#closed) throw new MySQLError(closedError(statement.verb, this.#server));
-    this.#pool ??= new ConnectionPool(this.#config, {
-      size: this.#poolSize,
-      idleTimeoutMs: 60_000,
-      validateAfterMs: 1000,
-      pingTimeoutMs: this.#connectTimeoutMs,
-    });
-    const pool = this.#pool;
+    const pool = this.#openPool(statement.verb);
     const started = performance.now();
     let failed = false;
     // Set inside the callback, so a failure before it ran was a failure to connect.
@@ -368,20 +372,80 @@ export class MySQLClient {
     try {
       return await pool.use((connection) => {
         progress.connected = true;
-        return connection.query({ sql: statement.sql }, statement.values ?? []);
+        return send(connection, statement);
       });
     } catch (error) {
       failed = true;
-      throw toMySQLError(error, {
-        verb: statement.verb,
-        server: this.#server,
-        phase: progress.connected ? 'statement' : 'connect',
-        secrets: [...(statement.secrets ?? []), this.#adminPassword],
-      });
+      throw this.#error(error, statement, progress.connected ? 'statement' : 'connect');
     } finally {
       this.#observer?.(statement.kind, statement.verb, performance.now() - started, failed);
     }
   }
+
+  /**
+   * Runs `work` on one connection of the pool and closes that connection
+   * afterwards, so session state set by `work` (a user variable holding a
+   * password, sql_log_off) dies with it. `verb` names the session in the
+   * error when no connection can be opened; each statement is observed and
+   * reported under its own verb.
+   */
+  async #session<T>(verb: string, work: (run: RunStatement) => Promise<T>): Promise<T> {
+    const pool = this.#openPool(verb);
+    const progress = { connected: false };
+    try {
+      return await pool.use(async (connection) => {
+        progress.connected = true;
+        try {
+          return await work((statement) => this.#sendObserved(connection, statement));
+        } finally {
+          // The pool drops a connection that is no longer valid instead of keeping it.
+          connection.destroy();
+        }
+      });
+    } catch (error) {
+      if (progress.connected) throw error;
+      throw this.#error(error, { verb, secrets: [] }, 'connect');
+    }
+  }
+
+  async #sendObserved(connection: Connection, statement: Statement): Promise<unknown> {
+    const started = performance.now();
+    let failed = false;
+    try {
+      return await send(connection, statement);
+    } catch (error) {
+      failed = true;
+      throw this.#error(error, statement, 'statement');
+    } finally {
+      this.#observer?.(statement.kind, statement.verb, performance.now() - started, failed);
+    }
+  }
+
+  #openPool(verb: string): ConnectionPool {
+    if (this.#closed) throw new MySQLError(closedError(verb, this.#server));
+    this.#pool ??= new ConnectionPool(this.#config, {
+      size: this.#poolSize,
+      idleTimeoutMs: 60_000,
+      validateAfterMs: 1000,
+      pingTimeoutMs: this.#connectTimeoutMs,
+    });
+    return this.#pool;
+  }
+
+  #error(error: unknown, statement: Pick<Statement, 'verb' | 'secrets'>, phase: 'connect' | 'statement'): MySQLError {
+    return toMySQLError(error, {
+      verb: statement.verb,
+      server: this.#server,
+      phase,
+      secrets: [...(statement.secrets ?? []), this.#adminPassword],
+    });
+  }
+}
+
+/** Sends one statement on `connection`: escaped into the text by the connector, or, when `binary`, with its values as bound parameters. */
+function send(connection: Connection, statement: Statement): Promise<unknown> {
+  const values = statement.values ?? [];
+  return statement.binary === true ? connection.execute({ sql: statement.sql }, values) : connection.query({ sql: statement.sql }, values);
 }
 
 function closedError(verb: string, server: string): ConstructorParameters<typeof MySQLError>[0] {

@@ -46,6 +46,18 @@ export const hostName: IdentifierRule = {
   explanation: 'a host name, an IP address, a netmask or a pattern with "%" and "_", at most 255 characters',
 };
 
+/**
+ * The server a replica replicates from (CHANGE MASTER TO MASTER_HOST): a DNS
+ * name or an IP address. Narrower than an account host: it names one server,
+ * so no wildcards, netmasks or `_`.
+ */
+export const replicationSourceHost: IdentifierRule = {
+  what: 'replication source host',
+  pattern: '^[A-Za-z0-9:][A-Za-z0-9.:-]*$',
+  maxLength: 255,
+  explanation: 'a host name or IP address: letters, digits, ".", ":" and "-", not starting with "." or "-", at most 255 characters',
+};
+
 export const charsetName: IdentifierRule = {
   what: 'character set',
   pattern: '^[a-z0-9]+$',

@@ -23,7 +23,21 @@ export interface Statement {
    * password and its hash); they are replaced by `[redacted]`.
    */
   readonly secrets?: readonly string[];
+  /**
+   * Send through the binary protocol (COM_STMT_PREPARE/EXECUTE): the values
+   * travel as typed parameters beside the statement text instead of being
+   * escaped into it by the connector. For a value that must not be part of
+   * any statement text, such as a replication password (replication.ts).
+   */
+  readonly binary?: boolean;
 }
+
+/**
+ * Runs `work` with statements that all use one connection, closed afterwards
+ * so that session state (user variables, session settings) never reaches a
+ * later statement. Rejects with a MySQLError.
+ */
+export type RunSession = <T>(verb: string, work: (run: RunStatement) => Promise<T>) => Promise<T>;
 
 /** Runs a statement and resolves to what the connector returned; rejects with a MySQLError. */
 export type RunStatement = (statement: Statement) => Promise<unknown>;
