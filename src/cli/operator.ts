@@ -1,7 +1,9 @@
 // `flightdeck operator`: the resident process. It serves /metrics, /healthz
 // and /readyz, takes part in leader election, and while it leads runs the
 // controllers. SIGTERM stops it gracefully: no new work, running reconciles
-// finish, the lease is released so a standby takes over at once.
+// finish, the lease is released so a standby takes over at once. Losing the
+// lease is not graceful: running reconciles are aborted at once (another
+// operator may already act on the same objects) and the process exits.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
@@ -96,12 +98,15 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 /** `env` supplies KUBECONFIG, HOME and the in-cluster variables (see loadKubeAccess); exec credential plugins inherit it. */
 export async function runOperator(settings: OperatorSettings, log: Logger, env: NodeJS.ProcessEnv): Promise<number> {
   const kubeConfig = loadKubeAccess({ path: settings.kubeconfig, env });
-  const version = await new KubeTransport(kubeConfig, { maxSockets: 1 }).json<{ gitVersion?: string }>({ method: 'GET', path: '/version' });
+  // One transport for every API client of the process (see ConnectionPool for how its pools are kept apart).
+  const transport = new KubeTransport(kubeConfig);
+  const version = await transport.json<{ gitVersion?: string }>({ method: 'GET', path: '/version' });
   log.info({ server: kubeConfig.describe(), config: kubeConfig.source, kubernetesVersion: version.gitVersion }, 'connected to the Kubernetes API');
 
   const metrics = new OperatorMetrics();
   const manager = new Manager({
     kubeConfig,
+    transport,
     logger: log,
     metrics,
     resyncIntervalMs: settings.resyncIntervalMs,
@@ -121,6 +126,8 @@ export async function runOperator(settings: OperatorSettings, log: Logger, env: 
   log.info({ port: http.port }, 'serving /metrics, /healthz and /readyz');
 
   let lostLeadership: (() => void) | undefined;
+  let aborting: Promise<void> | undefined;
+  let shuttingDown = false;
   const lost = new Promise<void>((resolve) => {
     lostLeadership = resolve;
   });
@@ -139,6 +146,7 @@ export async function runOperator(settings: OperatorSettings, log: Logger, env: 
   const elector = settings.leaderElect
     ? new LeaderElector({
         kubeConfig,
+        transport,
         namespace: settings.leaseNamespace,
         name: settings.leaseName,
         identity: settings.identity,
@@ -149,7 +157,10 @@ export async function runOperator(settings: OperatorSettings, log: Logger, env: 
           startManager();
         },
         onStoppedLeading: () => {
-          log.warn({ identity: settings.identity }, 'lost the leadership; exiting so that a fresh process can stand by');
+          // Also called by elector.stop() on the way out, after the manager has stopped.
+          if (shuttingDown) return;
+          log.warn({ identity: settings.identity }, 'lost the leadership; aborting running reconciles and exiting so that a fresh process can stand by');
+          aborting = manager.abort(new Error('this operator lost the leadership'));
           lostLeadership?.();
         },
       })
@@ -163,8 +174,9 @@ export async function runOperator(settings: OperatorSettings, log: Logger, env: 
   }
 
   const why = await Promise.race([waitForSignal(), lost.then(() => 'lost-leadership' as const)]);
+  shuttingDown = true;
   log.info({ reason: why }, 'shutting down');
-  await manager.stop();
+  await (aborting ?? manager.stop());
   await elector?.stop();
   await http.close();
   log.info('stopped');

@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 import type { MySQLCluster } from '../api/mysqlcluster.ts';
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
+import type { ReconcileOutcome } from '../runtime/controller.ts';
 import type { Informer, KubeObject } from '../runtime/informer.ts';
+import type { Trigger } from '../runtime/triggers.ts';
 import type { KubeClient } from '../runtime/kube.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { ClusterConnections } from './connections.ts';
@@ -44,6 +46,14 @@ export interface Caches {
 }
 
 export interface ControllerContext {
+  /**
+   * Aborted when this operator stops leading: from then on another operator
+   * may act on the same objects, so a reconcile must change nothing more.
+   * `kube` is already tied to it; pass it to any other wait or request (and
+   * check it between SQL statements that must not run after a deposition).
+   */
+  readonly signal: AbortSignal;
+  /** The API client; its requests are cut off when `signal` aborts. */
   readonly kube: KubeClient;
   readonly events: EventRecorder;
   readonly caches: Caches;
@@ -78,4 +88,16 @@ export function secretValue(secret: SecretObject | undefined, key: string): stri
 /** Resync with ±10 % jitter, so objects created together do not resync together. */
 export function resyncDelay(context: ControllerContext): number {
   return Math.round(context.resyncIntervalMs * (0.9 + Math.random() * 0.2));
+}
+
+/**
+ * A controller as the manager runs it, declared beside its reconcile: its
+ * name (the `controller` label of metrics and logs), the reconcile, and the
+ * triggers that queue its keys — its own kind and every other kind it watches.
+ */
+export interface ControllerDefinition {
+  readonly name: string;
+  /** See ControllerOptions.reconcile in src/runtime/controller.ts for what a result means; `context.signal` is its abort signal. */
+  readonly reconcile: (context: ControllerContext, key: string) => Promise<ReconcileOutcome | undefined>;
+  readonly triggers: (caches: Caches) => readonly Trigger[];
 }

@@ -4,18 +4,27 @@
 // becomes ready and every user that waits would make a burst quadratic.
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
-import { databaseIntent, userSecrets, type ClusterKey } from '../api/normalize.ts';
+import { clusterKeyOf, databaseIntent, userSecrets, type ClusterKey } from '../api/normalize.ts';
 import type { Informer } from '../runtime/informer.ts';
 
 /** Users by the Secrets they name: `namespace/secret` (password Secret, connection Secret). */
 export const usersBySecret = 'users-by-secret';
 /** Users by the databases their privileges name: `namespace/database`, as written in the spec. */
 export const usersByDatabase = 'users-by-database';
+/** Databases by the cluster they are on: `namespace/name` of the MySQLCluster (see clusterIndexKey). */
+export const databasesByCluster = 'databases-by-cluster';
+/** Users by the cluster they are on, as databasesByCluster. */
+export const usersByCluster = 'users-by-cluster';
 /** Databases by what they declare: `namespace/cluster namespace/cluster name/dbName` (see declaredDatabaseKey). */
 export const databasesByDeclaration = 'databases-by-declaration';
 
 export function secretKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+/** The key under which databasesByCluster and usersByCluster file the objects on `cluster`. */
+export function clusterIndexKey(cluster: ClusterKey): string {
+  return `${cluster.namespace}/${cluster.name}`;
 }
 
 export function databaseKey(namespace: string, database: string): string {
@@ -37,6 +46,9 @@ export function addIndexes(users: Informer<MySQLUser>, databases: Informer<MySQL
     const namespace = user.metadata.namespace ?? 'default';
     return [...new Set((user.spec.privileges ?? []).map((p) => databaseKey(namespace, p.database)))];
   });
+  // A cluster that appears, goes or changes readiness queues the objects on it.
+  users.addIndex(usersByCluster, (user) => [clusterIndexKey(clusterKeyOf(user))]);
+  databases.addIndex(databasesByCluster, (db) => [clusterIndexKey(clusterKeyOf(db))]);
   databases.addIndex(databasesByDeclaration, (db) => {
     try {
       const intent = databaseIntent(db);

@@ -1,30 +1,37 @@
-// Wires the informers, the three controllers and the mapping of watch events
-// to work-queue keys. The manager is what the leader runs; `start` returns
-// once the caches are synced and the workers run, `stop` lets running
-// reconciles finish.
+// Runs the informers and the controllers. Each controller declares beside
+// its reconcile what queues it (ControllerDefinition.triggers); the manager
+// builds the caches and the shared clients, connects each controller's
+// triggers to its queue, and hands every reconcile a context tied to the
+// controller's abort signal. It is what the leader runs: `start` returns once
+// the caches are synced and the workers run; `stop` lets running reconciles
+// finish; `abort` cuts them off (the lease was lost).
 import type { Logger } from 'pino';
 import type { MySQLCluster } from '../api/mysqlcluster.ts';
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
 import { apiVersion } from '../api/common.ts';
-import { clusterIntent, clusterKeyOf } from '../api/normalize.ts';
-import { Controller, type ReconcileOutcome } from '../runtime/controller.ts';
+import { clusterIntent } from '../api/normalize.ts';
+import { Controller } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { Informer, type KubeObject } from '../runtime/informer.ts';
 import type { KubeAccess } from '../runtime/kube-access.ts';
+import { transportFor, type KubeTransport } from '../runtime/kube-request.ts';
 import { KubeClient } from '../runtime/kube.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { RestCompaction } from '../runtime/rest-compaction.ts';
+import { watches } from '../runtime/triggers.ts';
 import { reconcileCluster } from './cluster/reconcile.ts';
 import { ClusterConnections } from './connections.ts';
-import { cachedSecret, keyOf, type Caches, type ControllerContext, type NamespaceObject, type SecretObject } from './context.ts';
-import { reconcileDatabase } from './database/reconcile.ts';
-import { addIndexes, secretKey, usersBySecret } from './indexes.ts';
-import { reconcileUser } from './user/reconcile.ts';
-import { secretChangeMatters, worthReconciling } from './worth-reconciling.ts';
+import { cachedSecret, keyOf, type Caches, type ControllerContext, type ControllerDefinition, type NamespaceObject, type SecretObject } from './context.ts';
+import { databaseController } from './database/reconcile.ts';
+import { addIndexes } from './indexes.ts';
+import { userController } from './user/reconcile.ts';
+import { ownChanges, secretChangeMatters } from './worth-reconciling.ts';
 
 export interface ManagerOptions {
   kubeConfig: KubeAccess;
+  /** The process's shared transport for kubeConfig; default: one of the manager's own, shared by all its clients. */
+  transport?: KubeTransport;
   logger: Logger;
   metrics: OperatorMetrics;
   /** Drift check interval per object. */
@@ -37,24 +44,56 @@ export interface ManagerOptions {
 
 export const fieldManager = 'flightdeck-operator';
 
-function readyStatus(cluster: MySQLCluster | undefined): string | undefined {
-  return cluster?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
-}
+/**
+ * MySQLClusters: their own changes, and the Secrets an external cluster names
+ * (admin credentials, CA). Declared here until the cluster reconciler
+ * declares its own beside it.
+ */
+const clusterController: ControllerDefinition = {
+  name: 'mysqlcluster',
+  reconcile: reconcileCluster,
+  triggers: (caches) => [
+    ownChanges(caches.clusters, 'mysqlclusters'),
+    watches(caches.secrets, 'external clusters naming the Secret', (event, secret, previous) => {
+      if (!secretChangeMatters(event, secret, previous)) return [];
+      const name = secret.metadata.name;
+      return caches.clusters
+        .list(secret.metadata.namespace ?? '')
+        .filter((c) => {
+          const external = clusterIntent(c).external;
+          return external?.adminSecretName === name || external?.tls.caSecret?.name === name;
+        })
+        .map(keyOf);
+    }),
+  ],
+};
+
+const definitions: readonly ControllerDefinition[] = [clusterController, databaseController, userController];
 
 export class Manager {
   readonly #caches: Caches;
-  readonly #controllers: { cluster: Controller; database: Controller; user: Controller };
+  readonly #controllers: ReadonlyMap<string, Controller>;
   readonly #connections: ClusterConnections;
   readonly #events: EventRecorder;
   readonly #logger: Logger;
   readonly #restCompaction: RestCompaction;
   #reconciles = 0;
+  #stopping: Promise<void> | undefined;
 
   constructor(options: ManagerOptions) {
     const { kubeConfig, logger, metrics } = options;
     this.#logger = logger;
+    // One transport (one TLS context, one set of connection pools) for every client of the manager.
+    const transport = transportFor(kubeConfig, options.transport);
     const informer = <T extends KubeObject>(version: string, plural: string, transform?: (object: KubeObject) => KubeObject): Informer<T> =>
-      new Informer<T>({ kubeConfig, apiVersion: version, plural, logger: logger.child({ informer: plural }), ...(transform === undefined ? {} : { transform }) });
+      new Informer<T>({
+        kubeConfig,
+        transport,
+        apiVersion: version,
+        plural,
+        logger: logger.child({ informer: plural }),
+        ...(transform === undefined ? {} : { transform }),
+      });
     this.#caches = {
       clusters: informer<MySQLCluster>(apiVersion, 'mysqlclusters'),
       databases: informer<MySQLDatabase>(apiVersion, 'mysqldatabases'),
@@ -69,110 +108,96 @@ export class Manager {
         metrics.observeSqlStatement(kind, verb, durationMs / 1000);
       },
     });
-    this.#events = new EventRecorder({ kubeConfig, component: fieldManager, logger, observer: metrics.eventsObserver() });
-    const controller = (name: string, reconcile: (context: ControllerContext, key: string) => Promise<ReconcileOutcome | undefined>): Controller =>
-      new Controller({
-        name,
-        reconcile: (key) => {
-          this.#reconciles++;
-          return reconcile(context, key);
-        },
-        workers: options.workers,
-        queue: { maxDelayMs: options.maxRetryDelayMs },
-        metrics,
-        logger,
-      });
+    this.#events = new EventRecorder({ kubeConfig, transport, component: fieldManager, logger, observer: metrics.eventsObserver() });
+    const enqueueTo = (name: string) => (key: string) => {
+      this.#controllers.get(name)?.enqueue(key);
+    };
     const context: ControllerContext = {
-      kube: new KubeClient(kubeConfig, fieldManager),
+      // Never aborted: each reconcile gets a copy tied to its controller's signal (see #controller).
+      signal: new AbortController().signal,
+      kube: new KubeClient(kubeConfig, fieldManager, { transport }),
       events: this.#events,
       caches: this.#caches,
       connections: this.#connections,
       logger,
       resyncIntervalMs: options.resyncIntervalMs,
       now: () => new Date(),
-      enqueue: {
-        database: (key) => {
-          this.#controllers.database.enqueue(key);
-        },
-        user: (key) => {
-          this.#controllers.user.enqueue(key);
-        },
-      },
+      enqueue: { database: enqueueTo(databaseController.name), user: enqueueTo(userController.name) },
     };
-    this.#controllers = {
-      cluster: controller('mysqlcluster', reconcileCluster),
-      database: controller('mysqldatabase', reconcileDatabase),
-      user: controller('mysqluser', reconcileUser),
-    };
-    this.#wireEvents();
+    this.#controllers = new Map(definitions.map((definition) => [definition.name, this.#controller(definition, context, options)]));
     this.#restCompaction = new RestCompaction({
-      atRest: () => this.#events.pending === 0 && Object.values(this.#controllers).every((c) => c.idle),
+      atRest: () => this.#events.pending === 0 && [...this.#controllers.values()].every((c) => c.idle),
       workDone: () => this.#reconciles,
       logger,
     });
   }
 
-  #wireEvents(): void {
-    const { clusters, databases, users, secrets, namespaces } = this.#caches;
-    const { cluster, database, user } = this.#controllers;
-
-    clusters.onChange((event, object, previous) => {
-      if (worthReconciling(event, object, previous)) cluster.enqueue(keyOf(object));
-      // Dependents wait on the cluster: queue them when it appears, goes, changes or changes readiness.
-      if (event !== 'update' || worthReconciling(event, object, previous) || readyStatus(object) !== readyStatus(previous)) {
-        this.#enqueueDependents(object);
-      }
-    });
-    databases.onChange((event, object, previous) => {
-      if (worthReconciling(event, object, previous)) database.enqueue(keyOf(object));
-    });
-    users.onChange((event, object, previous) => {
-      if (worthReconciling(event, object, previous)) user.enqueue(keyOf(object));
-    });
-    secrets.onChange((event, secret, previous) => {
-      if (!secretChangeMatters(event, secret, previous)) return;
-      const namespace = secret.metadata.namespace ?? '';
-      const name = secret.metadata.name;
-      for (const c of clusters.list(namespace)) {
-        const external = clusterIntent(c).external;
-        if (external?.adminSecretName === name || external?.tls.caSecret?.name === name) cluster.enqueue(keyOf(c));
-      }
-      // A password edited in its Secret, or a connection Secret removed by hand.
-      for (const u of users.byIndex(usersBySecret, secretKey(namespace, name))) user.enqueue(keyOf(u));
-    });
-    namespaces.onChange((event, ns, previous) => {
-      // Labels decide which clusters admit a namespace.
-      if (event === 'update' && JSON.stringify(ns.metadata.labels ?? {}) === JSON.stringify(previous?.metadata.labels ?? {})) return;
-      for (const d of databases.list(ns.metadata.name)) database.enqueue(keyOf(d));
-      for (const u of users.list(ns.metadata.name)) user.enqueue(keyOf(u));
-    });
-  }
-
-  #enqueueDependents(cluster: MySQLCluster): void {
-    const namespace = cluster.metadata.namespace ?? '';
-    const name = cluster.metadata.name;
-    const attached = (o: MySQLDatabase | MySQLUser): boolean => {
-      const key = clusterKeyOf(o);
-      return key.namespace === namespace && key.name === name;
+  /** The controller of `definition`, its triggers connected to its queue. */
+  #controller(definition: ControllerDefinition, base: ControllerContext, options: ManagerOptions): Controller {
+    // The controller hands every reconcile the same signal; the context tied to it is made once.
+    let scoped: ControllerContext | undefined;
+    const contextFor = (signal: AbortSignal): ControllerContext => {
+      if (scoped?.signal !== signal) scoped = { ...base, signal, kube: base.kube.withSignal(signal) };
+      return scoped;
     };
-    for (const d of this.#caches.databases.list()) if (attached(d)) this.#controllers.database.enqueue(keyOf(d));
-    for (const u of this.#caches.users.list()) if (attached(u)) this.#controllers.user.enqueue(keyOf(u));
+    const controller = new Controller({
+      name: definition.name,
+      reconcile: (key, signal) => {
+        this.#reconciles++;
+        return definition.reconcile(contextFor(signal), key);
+      },
+      workers: options.workers,
+      queue: { maxDelayMs: options.maxRetryDelayMs },
+      metrics: options.metrics,
+      logger: options.logger,
+    });
+    for (const trigger of definition.triggers(this.#caches)) {
+      trigger.connect((key) => {
+        controller.enqueue(key);
+      });
+    }
+    return controller;
   }
 
   /** Starts the informers, waits until each has listed once, then starts the controllers. */
   async start(): Promise<void> {
     await Promise.all(Object.values(this.#caches).map((i: Informer<KubeObject>) => i.start()));
     this.#logger.info('caches synced');
-    for (const c of Object.values(this.#controllers)) c.start();
+    for (const c of this.#controllers.values()) c.start();
     this.#restCompaction.start();
   }
 
-  /** Stops taking work, waits for running reconciles, closes watches and SQL pools. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking work, waits for running reconciles to finish, writes the
+   * Events they recorded, closes watches and SQL pools. After abort(), or
+   * called again, it returns the same promise.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#shutDown(async () => {
+      await Promise.all([...this.#controllers.values()].map((c) => c.stop()));
+    }, true);
+    return this.#stopping;
+  }
+
+  /**
+   * Stops taking work and aborts every running reconcile with `reason`, for a
+   * leader that lost its lease: another operator may already act on the same
+   * objects. Resolves once the reconciles have returned and the watches and
+   * SQL pools are closed; Events still waiting are not waited for. After
+   * stop(), or called again, it returns the same promise.
+   */
+  abort(reason: Error): Promise<void> {
+    this.#stopping ??= this.#shutDown(async () => {
+      await Promise.all([...this.#controllers.values()].map((c) => c.abort(reason)));
+    }, false);
+    return this.#stopping;
+  }
+
+  async #shutDown(stopControllers: () => Promise<void>, flushEvents: boolean): Promise<void> {
     this.#restCompaction.stop();
-    await Promise.all(Object.values(this.#controllers).map((c) => c.stop()));
+    await stopControllers();
     for (const i of Object.values(this.#caches) as Informer<KubeObject>[]) i.stop();
-    await this.#events.flush();
+    if (flushEvents) await this.#events.flush();
     await this.#connections.closeAll();
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../runtime/informer.ts';
 import type { SecretObject } from './context.ts';
-import { secretChangeMatters, worthReconciling } from './worth-reconciling.ts';
+import { sameLabels, secretChangeMatters, worthReconciling } from './worth-reconciling.ts';
 
 const user = (metadata: Partial<KubeObject['metadata']> = {}): KubeObject => ({
   metadata: { name: 'site', namespace: 'shop', generation: 1, resourceVersion: '10', ...metadata },
@@ -63,5 +63,22 @@ describe('secretChangeMatters', () => {
   it('skips an update that changes neither data nor owners', () => {
     const before = secret({ password: 'eA==' }, ours, 'uid-1');
     assert.equal(secretChangeMatters('update', secret({ password: 'eA==' }, { ...ours, extra: 'label' }, 'uid-1'), before), false);
+  });
+});
+
+describe('sameLabels', () => {
+  it('compares by content, not by the order the keys came in', () => {
+    assert.equal(sameLabels({ a: '1', b: '2' }, { b: '2', a: '1' }), true);
+    assert.equal(sameLabels(undefined, {}), true);
+    assert.equal(sameLabels({ a: '1' }, { a: '2' }), false);
+    assert.equal(sameLabels({ a: '1' }, { a: '1', b: '2' }), false);
+    assert.equal(sameLabels({ a: '1', b: '2' }, { a: '1', c: '2' }), false);
+    assert.equal(sameLabels({ a: '' }, {}), false);
+  });
+
+  it('lets a reordered but equal label map pass as no change', () => {
+    const before: KubeObject = { metadata: { name: 'n', generation: 1, labels: { x: '1', y: '2' } } };
+    const after: KubeObject = { metadata: { name: 'n', generation: 1, labels: { y: '2', x: '1' } } };
+    assert.equal(worthReconciling('update', after, before), false);
   });
 });

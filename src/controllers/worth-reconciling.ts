@@ -3,9 +3,13 @@
 // the status the operator itself just wrote, a finalizer just added (the
 // operator adds its own in the same reconcile that goes on to do the work),
 // and Secrets the operator just wrote for a user it was reconciling anyway.
+// The triggers the controllers share are built from these rules here.
 import { isDeepStrictEqual } from 'node:util';
-import type { InformerEvent, KubeObject } from '../runtime/informer.ts';
-import { managedByLabel, type SecretObject } from './context.ts';
+import type { MySQLCluster } from '../api/mysqlcluster.ts';
+import type { Informer, InformerEvent, KubeObject } from '../runtime/informer.ts';
+import { watches, type Trigger } from '../runtime/triggers.ts';
+import { keyOf, managedByLabel, type NamespaceObject, type SecretObject } from './context.ts';
+import { clusterIndexKey } from './indexes.ts';
 
 /**
  * True for an add or delete, a periodic resync (previous === object), and an
@@ -20,8 +24,46 @@ export function worthReconciling(event: InformerEvent, object: KubeObject, previ
     a.generation !== b.generation ||
     a.deletionTimestamp !== b.deletionTimestamp ||
     finalizerRemoved(a.finalizers ?? [], b.finalizers ?? []) ||
-    JSON.stringify(a.labels ?? {}) !== JSON.stringify(b.labels ?? {})
+    !sameLabels(a.labels, b.labels)
   );
+}
+
+/** Whether two label maps hold the same keys and values, in whatever order the API server sent them. */
+export function sameLabels(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
+  const left = Object.entries(a ?? {});
+  if (left.length !== Object.keys(b ?? {}).length) return false;
+  return left.every(([key, value]) => b?.[key] === value);
+}
+
+/** A controller's own kind: the object is queued when an event is worth reconciling. */
+export function ownChanges<T extends KubeObject>(informer: Informer<T>, description: string): Trigger {
+  return watches(informer, description, (event, object, previous) => (worthReconciling(event, object, previous) ? [keyOf(object)] : []));
+}
+
+function readyStatus(cluster: MySQLCluster | undefined): string | undefined {
+  return cluster?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+}
+
+/**
+ * Databases and users wait on their cluster: they are queued when it
+ * appears, goes, changes, or changes readiness. `index` files the objects of
+ * `informer` by clusterIndexKey (databasesByCluster, usersByCluster), so a
+ * cluster event costs a lookup, not a pass over every object.
+ */
+export function dependentsOfCluster<T extends KubeObject>(clusters: Informer<MySQLCluster>, informer: Informer<T>, index: string): Trigger {
+  return watches(clusters, `${index} when the cluster changes or its readiness does`, (event, cluster, previous) => {
+    if (event === 'update' && !worthReconciling(event, cluster, previous) && readyStatus(cluster) === readyStatus(previous)) return [];
+    const key = clusterIndexKey({ namespace: cluster.metadata.namespace ?? '', name: cluster.metadata.name });
+    return informer.byIndex(index, key).map(keyOf);
+  });
+}
+
+/** Namespace labels decide which clusters admit a namespace: its objects are queued when they change. */
+export function objectsOfRelabelledNamespace<T extends KubeObject>(namespaces: Informer<NamespaceObject>, informer: Informer<T>): Trigger {
+  return watches(namespaces, 'the objects of a namespace whose labels changed', (event, ns, previous) => {
+    if (event === 'update' && sameLabels(ns.metadata.labels, previous?.metadata.labels)) return [];
+    return informer.list(ns.metadata.name).map(keyOf);
+  });
 }
 
 function finalizerRemoved(before: readonly string[], after: readonly string[]): boolean {

@@ -6,15 +6,17 @@
 //   5. database               (create, or ALTER when encoding/collation differ)
 //   6. status and dependents  (Ready; users waiting for this database are queued)
 // Deletion drops the database (deletionPolicy: Delete) in lifecycle.ts.
+// What queues a database is declared at the end (databaseController).
 import type { MySQLDatabase } from '../../api/mysqldatabase.ts';
 import { databaseIntent, type DatabaseIntent } from '../../api/normalize.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
 import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
-import { keyOf, resyncDelay, splitKey, type ControllerContext } from '../context.ts';
+import { keyOf, resyncDelay, splitKey, type ControllerContext, type ControllerDefinition } from '../context.ts';
 import { reconcileLifecycle } from '../lifecycle.ts';
 import { claimOwnership } from '../ownership.ts';
 import { writeStatus, type Readiness } from '../status.ts';
-import { databaseKey, usersByDatabase } from '../indexes.ts';
+import { databaseKey, databasesByCluster, usersByDatabase } from '../indexes.ts';
+import { dependentsOfCluster, objectsOfRelabelledNamespace, ownChanges } from '../worth-reconciling.ts';
 
 /** Present only while deleting the object has work to do: dropping the database (deletionPolicy: Delete). */
 export const databaseFinalizer = 'flightdeck.t7.io/drop-database';
@@ -111,3 +113,13 @@ function queueUsersOf(context: ControllerContext, db: MySQLDatabase, dbName: str
     context.enqueue.user(keyOf(user));
   }
 }
+
+export const databaseController: ControllerDefinition = {
+  name: 'mysqldatabase',
+  reconcile: reconcileDatabase,
+  triggers: (caches) => [
+    ownChanges(caches.databases, 'mysqldatabases'),
+    dependentsOfCluster(caches.clusters, caches.databases, databasesByCluster),
+    objectsOfRelabelledNamespace(caches.namespaces, caches.databases),
+  ],
+};

@@ -10,19 +10,22 @@
 //   9. connection Secret      (host, port, username, password, database, uri)
 //  10. status
 // Deletion drops the user (deletionPolicy: Delete) in lifecycle.ts.
+// What queues a user is declared at the end (userController).
 import { randomBytes } from 'node:crypto';
 import type { MySQLUser } from '../../api/mysqluser.ts';
 import { userIntent, type UserIntent } from '../../api/normalize.ts';
 import { passwordMatches, type Grant } from '../../mysql/client.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
 import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
-import { managedByLabel, resyncDelay, secretValue, splitKey, type ControllerContext, type SecretObject } from '../context.ts';
+import { keyOf, managedByLabel, resyncDelay, secretValue, splitKey, type ControllerContext, type ControllerDefinition, type SecretObject } from '../context.ts';
 import { reconcileLifecycle } from '../lifecycle.ts';
 import { claimOwnership } from '../ownership.ts';
 import { writeStatus, type Readiness } from '../status.ts';
 import { notOwnedViolation, privilegeViolations } from '../tenancy.ts';
 import { connectionSecret, secretDataEqual } from './connection-secret.ts';
-import { databasesByDeclaration, declaredDatabaseKey } from '../indexes.ts';
+import { databasesByDeclaration, declaredDatabaseKey, secretKey, usersByCluster, usersBySecret } from '../indexes.ts';
+import { watches } from '../../runtime/triggers.ts';
+import { dependentsOfCluster, objectsOfRelabelledNamespace, ownChanges, secretChangeMatters } from '../worth-reconciling.ts';
 
 /** Present only while deleting the object has work to do: dropping the user (deletionPolicy: Delete). */
 export const userFinalizer = 'flightdeck.t7.io/drop-user';
@@ -94,11 +97,17 @@ async function ensureAbsent(context: ControllerContext, user: MySQLUser, intent:
   const exists = async (): Promise<boolean> => (await client.getUser(intent.username, intent.host)) !== undefined;
   const ownership = await claimOwnership(client, access, 'user', account, claimant(user), exists);
   if ('halt' in ownership) return ownership.halt;
+  recordRestored(context, user, ownership, account);
   if (await exists()) {
     await client.dropUser(intent.username, intent.host);
     context.events.record(user, 'Normal', 'Dropped', `dropped user ${account} (state: absent)`);
   }
   return { ready: true, reason: 'Absent', message: `user ${account} does not exist, as declared (state: absent)` };
+}
+
+/** A user restored from a backup (new uid, same namespace/name) takes its account back, as docs/usage.md tells. */
+function recordRestored(context: ControllerContext, user: MySQLUser, ownership: { restored: boolean }, account: string): void {
+  if (ownership.restored) context.events.record(user, 'Normal', 'Restored', `took back user ${account}, recorded for this object before`);
 }
 
 /** Tenancy phase: a tenant's privileges must be on databases its own namespace owns. */
@@ -186,6 +195,7 @@ async function ensurePresent(context: ControllerContext, user: MySQLUser, intent
   const info = await client.getUser(intent.username, intent.host);
   const ownership = await claimOwnership(client, access, 'user', account, claimant(user), () => Promise.resolve(info !== undefined));
   if ('halt' in ownership) return ownership.halt;
+  recordRestored(context, user, ownership, account);
 
   const created = info === undefined;
   if (info === undefined) {
@@ -261,3 +271,19 @@ async function writeConnectionSecret(
   await context.kube.apply(desired);
   return undefined;
 }
+
+export const userController: ControllerDefinition = {
+  name: 'mysqluser',
+  reconcile: reconcileUser,
+  triggers: (caches) => [
+    ownChanges(caches.users, 'mysqlusers'),
+    dependentsOfCluster(caches.clusters, caches.users, usersByCluster),
+    objectsOfRelabelledNamespace(caches.namespaces, caches.users),
+    // A password edited in its Secret, or a connection Secret removed by hand.
+    watches(caches.secrets, 'users naming the Secret', (event, secret, previous) =>
+      secretChangeMatters(event, secret, previous)
+        ? caches.users.byIndex(usersBySecret, secretKey(secret.metadata.namespace ?? '', secret.metadata.name)).map(keyOf)
+        : [],
+    ),
+  ],
+};
