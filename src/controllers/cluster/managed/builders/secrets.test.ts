@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { nativePasswordHash } from '../../../../mysql/password.ts';
+import { credentialsSecret, passwordsFromSecret } from './secrets.ts';
+
+const owner = { name: 'db', namespace: 'shop', uid: 'u-1' };
+const passwords = { root: 'root-secret-1', replication: 'repl-secret-2', operator: 'op-secret-3' };
+
+describe('credentialsSecret', () => {
+  const secret = credentialsSecret(owner, 'db-credentials', passwords);
+
+  it('holds each password and its native hash', () => {
+    assert.equal(secret.metadata.name, 'db-credentials');
+    assert.equal(secret.metadata.namespace, 'shop');
+    assert.equal(secret.metadata.ownerReferences[0]?.uid, 'u-1');
+    assert.equal(secret.metadata.labels['app.kubernetes.io/managed-by'], 'flightdeck-operator');
+    assert.equal(secret.stringData['root-password'], 'root-secret-1');
+    assert.equal(secret.stringData['root-password-hash'], nativePasswordHash('root-secret-1'));
+    assert.equal(secret.stringData['replication-password-hash'], nativePasswordHash('repl-secret-2'));
+    assert.equal(secret.stringData['operator-password-hash'], nativePasswordHash('op-secret-3'));
+  });
+
+  it('creates the accounts from hashes, never from the passwords, without writing binary logs', () => {
+    const sql = secret.stringData['initdb.sql'];
+    assert.ok(sql !== undefined);
+    for (const password of Object.values(passwords)) assert.ok(!sql.includes(password), 'a password is in the initdb SQL');
+    assert.match(sql, /^SET sql_log_bin = 0;$/m);
+    assert.ok(sql.indexOf('SET sql_log_bin = 0;') < sql.indexOf('CREATE USER'));
+    assert.ok(sql.includes(`CREATE USER 'flightdeck_operator'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash('op-secret-3')}';`));
+    assert.ok(sql.includes(`CREATE USER 'flightdeck_replication'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash('repl-secret-2')}';`));
+    assert.match(sql, /GRANT REPLICATION SLAVE, BINLOG MONITOR ON \*\.\* TO 'flightdeck_replication'@'%';/);
+    assert.match(sql, /GRANT SELECT, .*READ_ONLY ADMIN.* ON \*\.\* TO 'flightdeck_operator'@'%' WITH GRANT OPTION;/);
+    assert.doesNotMatch(sql, /ALL PRIVILEGES|\bFILE\b|SHUTDOWN/);
+  });
+
+  it('is the same for the same passwords (nothing random inside)', () => {
+    assert.deepEqual(credentialsSecret(owner, 'db-credentials', passwords), secret);
+  });
+
+  it('refuses an empty password without echoing the others', () => {
+    assert.throws(
+      () => credentialsSecret(owner, 'db-credentials', { ...passwords, operator: '' }),
+      (error: Error) => /empty password/.test(error.message) && !error.message.includes('root-secret-1'),
+    );
+  });
+});
+
+describe('passwordsFromSecret', () => {
+  const encode = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+  it('reads the three passwords back from base64 data', () => {
+    const data = { 'root-password': encode('r'), 'replication-password': encode('p'), 'operator-password': encode('o') };
+    assert.deepEqual(passwordsFromSecret(data), { root: 'r', replication: 'p', operator: 'o' });
+  });
+
+  it('says undefined when one is missing or empty, so the caller generates them', () => {
+    assert.equal(passwordsFromSecret(undefined), undefined);
+    assert.equal(passwordsFromSecret({ 'root-password': encode('r'), 'replication-password': encode('p') }), undefined);
+    assert.equal(passwordsFromSecret({ 'root-password': encode('r'), 'replication-password': encode('p'), 'operator-password': '' }), undefined);
+  });
+});
