@@ -1,0 +1,380 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decide, type Decision } from './decide.ts';
+import { cluster, healthyPrimary, instance, replicaInstance, replicaOf, server, silent } from './fixtures.test.ts';
+import { formatGtidList } from './gtid.ts';
+import type { ClusterObservation } from './observations.ts';
+import { startOperation } from './operation.ts';
+
+interface Situation {
+  name: string;
+  observation: ClusterObservation;
+  /** Fields the decision must have exactly (reason and errant excepted). */
+  expected: Record<string, unknown>;
+  reason?: RegExp;
+  errant?: string;
+}
+
+const now = 1_000_000;
+const primarySilentFor = (ms: number) => ({ primaryUnreachableSinceMs: now - ms });
+const newInstance = (index: number) => instance(index, { server: server({ serverId: index + 1, pos: '' }) });
+// After a failover from db-0 to db-1: db-1 wrote 0-2-101..150 and its binlog state remembers db-0's server_id.
+const newPrimaryAfterFailover = instance(1, { server: server({ serverId: 2, readOnly: false, pos: '0-2-150', state: '0-1-100,0-2-150' }) });
+const followerOfNewPrimary = instance(2, {
+  server: server({ serverId: 3, pos: '0-2-150', state: '0-1-100,0-2-150', replica: replicaOf('db-1', { ioPos: '0-2-150' }) }),
+});
+
+const situations: Situation[] = [
+  { name: 'healthy cluster', observation: cluster(), expected: { kind: 'steady' } },
+  {
+    name: 'an operation recorded in status is continued, even with the primary gone',
+    observation: cluster({
+      instances: [silent(0), replicaInstance(1), replicaInstance(2)],
+      status: {
+        currentPrimary: 'db-0',
+        operation: startOperation({ kind: 'failover', from: 'db-0', to: 'db-1', reason: 'x' }, new Date(now)),
+      },
+    }),
+    expected: { kind: 'continue', operation: startOperation({ kind: 'failover', from: 'db-0', to: 'db-1', reason: 'x' }, new Date(now)) },
+  },
+  {
+    name: 'new cluster of empty instances: instance 0 bootstraps',
+    observation: cluster({ currentPrimary: undefined, instances: [newInstance(0), newInstance(1), newInstance(2)] }),
+    expected: { kind: 'bootstrap', primary: 'db-0' },
+    reason: /new cluster/,
+  },
+  {
+    name: 'new cluster with spec.primary 2',
+    observation: cluster({ currentPrimary: undefined, desiredPrimaryIndex: 2, instances: [newInstance(0), newInstance(1), newInstance(2)] }),
+    expected: { kind: 'bootstrap', primary: 'db-2' },
+  },
+  {
+    name: 'new cluster whose first instance does not answer yet',
+    observation: cluster({ currentPrimary: undefined, instances: [silent(0), newInstance(1), newInstance(2)] }),
+    expected: { kind: 'wait' },
+    reason: /instance 0 to accept connections/,
+  },
+  {
+    name: 'no primary recorded and two writable instances: fence both',
+    observation: cluster({
+      currentPrimary: undefined,
+      instances: [healthyPrimary(), instance(1, { server: server({ serverId: 2, readOnly: false }) }), replicaInstance(2)],
+    }),
+    expected: { kind: 'fence', instances: ['db-0', 'db-1'] },
+    reason: /db-0 and db-1 all accept writes and no primary is recorded/,
+  },
+  {
+    name: 'no primary recorded, data present, one instance silent: wait for it',
+    observation: cluster({ currentPrimary: undefined, instances: [instance(0), replicaInstance(1), silent(2)] }),
+    expected: { kind: 'wait' },
+    reason: /waiting for db-2/,
+  },
+  {
+    name: 'no primary recorded: the most advanced instance bootstraps',
+    observation: cluster({
+      currentPrimary: undefined,
+      instances: [instance(0), replicaInstance(1, 'db-0', '0-1-120'), replicaInstance(2, 'db-0', '0-1-110')],
+    }),
+    expected: { kind: 'bootstrap', primary: 'db-1' },
+    reason: /0-1-120/,
+  },
+  {
+    name: 'no primary recorded and diverged data: blocked',
+    observation: cluster({
+      currentPrimary: undefined,
+      instances: [instance(0, { server: server({ pos: '0-1-101' }) }), instance(1, { server: server({ serverId: 2, pos: '0-2-101' }) }), replicaInstance(2)],
+    }),
+    expected: { kind: 'blocked' },
+    reason: /db-0 \(0-1-101\) and db-1 \(0-2-101\) have diverged/,
+  },
+  {
+    name: 'old primary back from a partition, still writable, while another is recorded: fence it',
+    observation: cluster({
+      currentPrimary: 'db-1',
+      instances: [instance(0, { server: server({ serverId: 1, readOnly: false, pos: '0-1-101' }) }), newPrimaryAfterFailover, followerOfNewPrimary],
+    }),
+    expected: { kind: 'fence', instances: ['db-0'] },
+    reason: /db-0 accepts writes but db-1 is the primary/,
+  },
+  {
+    name: 'primary restarted read-only: make it writable',
+    observation: cluster({ instances: [instance(0), replicaInstance(1), replicaInstance(2)] }),
+    expected: { kind: 'configurePrimary', primary: 'db-0' },
+    reason: /is read-only/,
+  },
+  {
+    name: 'primary still replicating from someone',
+    observation: cluster({
+      instances: [instance(0, { server: server({ readOnly: false, replica: replicaOf('db-1') }) }), replicaInstance(1), replicaInstance(2)],
+    }),
+    expected: { kind: 'configurePrimary', primary: 'db-0' },
+    reason: /still replicates/,
+  },
+  {
+    name: 'recorded primary has lost its data while a replica has some: blocked, nothing rebuilt',
+    observation: cluster({ instances: [instance(0, { server: server({ readOnly: false, pos: '' }) }), replicaInstance(1), replicaInstance(2)] }),
+    expected: { kind: 'blocked' },
+    reason: /db-0 has no data while db-1 has transactions/,
+  },
+  {
+    name: 'primary silent for 2 s of 5: wait',
+    observation: cluster({ instances: [silent(0), replicaInstance(1), replicaInstance(2)], ...primarySilentFor(2000) }),
+    expected: { kind: 'wait' },
+    reason: /not answered for 2\.0s; failover after 5\.0s/,
+  },
+  {
+    name: 'primary silent, first noticed now: wait',
+    observation: cluster({ instances: [silent(0), replicaInstance(1), replicaInstance(2)] }),
+    expected: { kind: 'wait' },
+  },
+  {
+    name: 'primary pod gone for 6 s: fail over to the replica that received the most, not the one that applied the most',
+    observation: cluster({
+      instances: [
+        instance(0, { exists: false, server: undefined }),
+        replicaInstance(1, 'db-0', '0-1-100', { ioPos: '0-1-105' }),
+        replicaInstance(2, 'db-0', '0-1-102'),
+      ],
+      ...primarySilentFor(6000),
+    }),
+    expected: { kind: 'failover', from: 'db-0', to: 'db-1' },
+    reason: /db-1 received the most of db-0's transactions \(0-1-105\)/,
+  },
+  {
+    name: 'primary silent long enough but autoFailover is off: blocked',
+    observation: cluster({ instances: [silent(0), replicaInstance(1), replicaInstance(2)], autoFailover: false, ...primarySilentFor(60_000) }),
+    expected: { kind: 'blocked' },
+    reason: /autoFailover is false/,
+  },
+  {
+    name: 'primary silent and no replica at all: blocked',
+    observation: cluster({ instances: [silent(0)], ...primarySilentFor(60_000) }),
+    expected: { kind: 'blocked' },
+    reason: /no reachable replica of db-0/,
+  },
+  {
+    name: 'primary and a replica silent: blocked, the silent one may hold acknowledged writes',
+    observation: cluster({ instances: [silent(0), replicaInstance(1), silent(2)], ...primarySilentFor(6000) }),
+    expected: { kind: 'blocked' },
+    reason: /db-2 cannot be reached and may hold acknowledged writes.*set spec\.primary to 1/,
+  },
+  {
+    name: 'primary and a replica silent, spec.primary names a most advanced replica: fail over to it',
+    observation: cluster({ instances: [silent(0), replicaInstance(1), silent(2)], desiredPrimaryIndex: 1, ...primarySilentFor(6000) }),
+    expected: { kind: 'failover', from: 'db-0', to: 'db-1' },
+    reason: /chosen by spec\.primary while db-2 cannot be reached/,
+  },
+  {
+    name: 'primary silent and the replicas diverged: blocked',
+    observation: cluster({
+      instances: [silent(0), replicaInstance(1, 'db-0', '0-1-100,1-1-5'), replicaInstance(2, 'db-0', '0-1-101')],
+      ...primarySilentFor(6000),
+    }),
+    expected: { kind: 'blocked' },
+    reason: /db-1 \(0-1-100,1-1-5\) and db-2 \(0-1-101\) have diverged/,
+  },
+  {
+    name: 'primary silent, replicas equal: the lowest ordinal',
+    observation: cluster({ instances: [silent(0), replicaInstance(1), replicaInstance(2)], ...primarySilentFor(6000) }),
+    expected: { kind: 'failover', from: 'db-0', to: 'db-1' },
+  },
+  {
+    name: 'primary silent, replicas equal, spec.primary 2: db-2',
+    observation: cluster({ instances: [silent(0), replicaInstance(1), replicaInstance(2)], desiredPrimaryIndex: 2, ...primarySilentFor(6000) }),
+    expected: { kind: 'failover', from: 'db-0', to: 'db-2' },
+  },
+  {
+    name: 'primary silent, the most advanced replica cannot apply its relay log: blocked',
+    observation: cluster({
+      instances: [silent(0), replicaInstance(1), replicaInstance(2, 'db-0', '0-1-100', { ioPos: '0-1-105', sqlRunning: false, lastSqlErrno: 1062, lastSqlError: 'Duplicate entry' })],
+      ...primarySilentFor(6000),
+    }),
+    expected: { kind: 'blocked' },
+    reason: /db-2 cannot apply what it received \(error 1062/,
+  },
+  {
+    name: 'new primary silent: a quarantined old primary far ahead by seq is no candidate',
+    observation: cluster({
+      currentPrimary: 'db-1',
+      instances: [instance(0, { server: server({ serverId: 1, pos: '0-1-160' }) }), silent(1), followerOfNewPrimary],
+      ...primarySilentFor(6000),
+    }),
+    expected: { kind: 'failover', from: 'db-1', to: 'db-2' },
+  },
+  {
+    name: 'primary pod terminating: switch over to the most caught-up replica',
+    observation: cluster({
+      instances: [instance(0, { podDeleting: true, server: server({ readOnly: false }) }), replicaInstance(1, 'db-0', '0-1-98', { secondsBehind: 2 }), replicaInstance(2)],
+    }),
+    expected: { kind: 'switchover', from: 'db-0', to: 'db-2' },
+    reason: /pod db-0 is terminating/,
+  },
+  {
+    name: "primary's node cordoned: switch over, skipping a replica on a cordoned node",
+    observation: cluster({
+      instances: [instance(0, { nodeUnschedulable: true, server: server({ readOnly: false }) }), { ...replicaInstance(1), nodeUnschedulable: true }, replicaInstance(2)],
+    }),
+    expected: { kind: 'switchover', from: 'db-0', to: 'db-2' },
+    reason: /node node-0 is cordoned or draining/,
+  },
+  {
+    name: "primary's node cordoned and every replica too: wait",
+    observation: cluster({
+      instances: [
+        instance(0, { nodeUnschedulable: true, server: server({ readOnly: false }) }),
+        { ...replicaInstance(1), nodeUnschedulable: true },
+        { ...replicaInstance(2), nodeUnschedulable: true },
+      ],
+    }),
+    expected: { kind: 'wait' },
+    reason: /cordoned or draining, but no replica can take over yet/,
+  },
+  {
+    name: "primary's node cordoned, no target, a replica to configure: configuring goes first",
+    observation: cluster({
+      instances: [
+        instance(0, { nodeUnschedulable: true, server: server({ readOnly: false }) }),
+        instance(1, { server: server({ serverId: 2 }) }),
+        { ...replicaInstance(2), nodeUnschedulable: true },
+      ],
+    }),
+    expected: { kind: 'configureReplicas', primary: 'db-0', instances: [{ instance: 'db-1', reason: 'db-1 does not replicate' }] },
+  },
+  {
+    name: 'scaling down past the primary: switch over to a staying instance',
+    observation: cluster({
+      currentPrimary: 'db-2',
+      instanceCount: 2,
+      instances: [replicaInstance(0, 'db-2'), replicaInstance(1, 'db-2'), instance(2, { server: server({ serverId: 3, readOnly: false }) })],
+    }),
+    expected: { kind: 'switchover', from: 'db-2', to: 'db-0' },
+    reason: /scaling down to 2 instances removes db-2/,
+  },
+  {
+    name: 'spec.primary changed to a ready, caught-up replica: switch over',
+    observation: cluster({ desiredPrimaryIndex: 1 }),
+    expected: { kind: 'switchover', from: 'db-0', to: 'db-1', reason: 'spec.primary is 1' },
+  },
+  {
+    name: 'spec.primary changed to a lagging replica: wait',
+    observation: cluster({ desiredPrimaryIndex: 1, instances: [healthyPrimary(), replicaInstance(1, 'db-0', '0-1-60', { secondsBehind: 30 }), replicaInstance(2)] }),
+    expected: { kind: 'wait' },
+    reason: /spec\.primary asks for db-1, which is not yet a ready replica within 5s of db-0/,
+  },
+  {
+    name: 'replica replicating from the wrong source',
+    observation: cluster({ instances: [healthyPrimary(), replicaInstance(1, 'db-2'), replicaInstance(2)] }),
+    expected: { kind: 'configureReplicas', primary: 'db-0', instances: [{ instance: 'db-1', reason: 'db-1 replicates from db-2 instead of db-0' }] },
+  },
+  {
+    name: 'replica threads stopped without an error',
+    observation: cluster({ instances: [healthyPrimary(), replicaInstance(1), replicaInstance(2, 'db-0', '0-1-100', { ioThread: 'No', sqlRunning: false })] }),
+    expected: {
+      kind: 'configureReplicas',
+      primary: 'db-0',
+      instances: [{ instance: 'db-2', reason: 'db-2: IO thread stopped, SQL thread stopped' }],
+    },
+  },
+  {
+    name: 'replica SQL thread stopped on a lock wait timeout (transient): restart it',
+    observation: cluster({
+      instances: [healthyPrimary(), replicaInstance(1), replicaInstance(2, 'db-0', '0-1-100', { sqlRunning: false, lastSqlErrno: 1205, lastSqlError: 'Lock wait timeout' })],
+    }),
+    expected: {
+      kind: 'configureReplicas',
+      primary: 'db-0',
+      instances: [{ instance: 'db-2', reason: 'db-2: IO thread running, SQL thread stopped; SQL error 1205: Lock wait timeout' }],
+    },
+  },
+  {
+    name: 'new empty instance: seeded from the best healthy replica',
+    observation: cluster({ instances: [healthyPrimary(), replicaInstance(1), newInstance(2)] }),
+    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'empty' },
+    reason: /db-2 has no data yet: rebuild it from a copy of db-1/,
+  },
+  {
+    name: 'empty instance already replicating from the primary: left to catch up',
+    observation: cluster({ instances: [healthyPrimary(), replicaInstance(1), replicaInstance(2, 'db-0', '')] }),
+    expected: { kind: 'steady' },
+  },
+  {
+    name: 'replica whose source purged its binary logs (1236)',
+    observation: cluster({
+      instances: [healthyPrimary(), replicaInstance(1), replicaInstance(2, 'db-0', '0-1-10', { ioThread: 'No', lastIoErrno: 1236, lastIoError: 'Could not find GTID state' })],
+    }),
+    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'binlogPurged' },
+    reason: /no longer has the binary logs it needs \(error 1236: Could not find GTID state\)/,
+  },
+  {
+    name: 'replica stopped on a duplicate key (1062): diverged',
+    observation: cluster({
+      instances: [healthyPrimary(), replicaInstance(1, 'db-0', '0-1-100', { sqlRunning: false, lastSqlErrno: 1062, lastSqlError: 'Duplicate entry' }), replicaInstance(2)],
+    }),
+    expected: { kind: 'rebuild', instance: 'db-1', source: 'db-2', cause: 'diverged' },
+  },
+  {
+    name: 'replica with a local write under its own server_id, unknown to the primary: rebuilt',
+    observation: cluster({
+      instances: [healthyPrimary(), replicaInstance(1), instance(2, { server: server({ serverId: 3, pos: '0-1-100', state: '0-1-100,0-3-1', replica: replicaOf('db-0') }) })],
+    }),
+    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'errantTransactions' },
+    reason: /db-2 has transactions 0-3-1 that the primary db-0 lacks, written directly on a replica/,
+  },
+  {
+    name: 'old primary back with a write the new primary never received: quarantined',
+    observation: cluster({
+      currentPrimary: 'db-1',
+      instances: [instance(0, { server: server({ serverId: 1, pos: '0-1-101' }) }), newPrimaryAfterFailover, followerOfNewPrimary],
+    }),
+    expected: { kind: 'quarantine', instance: 'db-0' },
+    errant: '0-1-101',
+    reason: /may be acknowledged writes/,
+  },
+  {
+    name: 'old primary back with nothing the new primary lacks: rejoins as a replica',
+    observation: cluster({
+      currentPrimary: 'db-1',
+      instances: [instance(0, { server: server({ serverId: 1, pos: '0-1-100' }) }), newPrimaryAfterFailover, followerOfNewPrimary],
+    }),
+    expected: { kind: 'configureReplicas', primary: 'db-1', instances: [{ instance: 'db-0', reason: 'db-0 does not replicate' }] },
+  },
+  {
+    name: 'configuring goes before rebuilding, which goes before quarantine',
+    observation: cluster({
+      instances: [
+        healthyPrimary(),
+        instance(1, { server: server({ serverId: 2, pos: '0-1-100', state: '0-1-100,0-2-1', replica: replicaOf('db-0') }) }),
+        instance(2, { server: server({ serverId: 3, pos: '0-1-101', replica: replicaOf('db-0', { ioPos: '0-1-101' }) }) }),
+      ],
+    }),
+    expected: { kind: 'rebuild', instance: 'db-1', source: 'db-0', cause: 'errantTransactions' },
+  },
+  {
+    name: 'a replica ahead of the primary in its own chain is quarantined (the primary may have lost data)',
+    observation: cluster({ instances: [healthyPrimary(), replicaInstance(1), replicaInstance(2, 'db-0', '0-1-101')] }),
+    expected: { kind: 'quarantine', instance: 'db-2' },
+    errant: '0-1-101',
+  },
+];
+
+describe('decide', () => {
+  it('covers at least 25 situations', () => {
+    assert.ok(situations.length >= 25);
+  });
+
+  for (const situation of situations) {
+    it(situation.name, () => {
+      const decision: Decision = decide(situation.observation);
+      const { reason, errant, ...rest } = decision as Decision & { reason?: string; errant?: readonly { domain: number; server: number; seq: bigint }[] };
+      assert.deepEqual(rest, Object.fromEntries(Object.entries(situation.expected).filter(([key]) => key !== 'reason')));
+      if ('reason' in situation.expected) assert.equal(reason, situation.expected.reason);
+      if (situation.reason !== undefined) assert.match(reason ?? '', situation.reason);
+      if (situation.errant !== undefined) assert.equal(formatGtidList(errant ?? []), situation.errant);
+    });
+  }
+
+  it('never reads a clock: the same observation gives the same decision', () => {
+    const observation = cluster({ instances: [silent(0), replicaInstance(1), replicaInstance(2)], ...primarySilentFor(6000) });
+    assert.deepEqual(decide(observation), decide(structuredClone(observation)));
+  });
+});

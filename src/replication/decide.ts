@@ -1,0 +1,232 @@
+// The one decision for a managed cluster, from one observation. Pure: the
+// controller gathers the observation, calls decide(), acts on the result
+// (through the steps of operation.ts for a switchover or failover), and asks
+// again on the next reconcile. Each decision names one thing to do; what it
+// leaves for later comes back on the next pass.
+//
+// The order of the checks is the policy:
+// 1. an operation recorded in status is continued, never a second one started;
+// 2. without a recorded primary: fence a split brain, then bootstrap;
+// 3. any writable instance besides the recorded primary is fenced;
+// 4. an unreachable primary: wait, then fail over (or say why not);
+// 5. a primary that is leaving (pod terminating, node cordoned, scaled away)
+//    is switched over at once; a changed spec.primary when its target is ready;
+// 6. the primary is made writable if it is not;
+// 7. replicas are configured, then rebuilt, then quarantined ones reported;
+// 8. otherwise wait (for a switchover target) or steady.
+import { formatGtidList, mostAdvanced, type Gtid } from './gtid.ts';
+import type { ClusterObservation, InstanceObservation, ServerObservation } from './observations.ts';
+import type { Operation } from './operation.ts';
+import { historyOf, replicaHealth, type RebuildCause } from './replica-health.ts';
+import { canTakeOverPlanned, chooseFailoverTarget, chooseSwitchoverTarget, preferenceOrder, switchoverLagLimitSeconds } from './targets.ts';
+
+/** Start a planned switchover from `from` to `to` (operation.ts: startOperation). */
+export interface SwitchoverDecision {
+  readonly kind: 'switchover';
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+
+/** Start a failover from the unreachable `from`; `to` is the pick now, which chooseTarget confirms once replicas are fenced. */
+export interface FailoverDecision {
+  readonly kind: 'failover';
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+
+/** A replica to point at the primary: read-only, CHANGE MASTER TO the primary with Using_Gtid=Slave_Pos, semi-sync replica on, START SLAVE. */
+export interface ReplicaToConfigure {
+  readonly instance: string;
+  readonly reason: string;
+}
+
+/** The one thing to do now. Every `reason` is a sentence for status, Events and logs. */
+export type Decision =
+  /** No primary recorded: record `primary` in status.currentPrimary first, then make it writable (as configurePrimary). */
+  | { readonly kind: 'bootstrap'; readonly primary: string; readonly reason: string }
+  /** Nothing to do. */
+  | { readonly kind: 'steady' }
+  /** The recorded primary is read-only or still replicating: stop its replication, semi-sync master on, read_only off. */
+  | { readonly kind: 'configurePrimary'; readonly primary: string; readonly reason: string }
+  /** Set these instances read-only and kill their client connections now; they are writable but must not be. */
+  | { readonly kind: 'fence'; readonly instances: readonly string[]; readonly reason: string }
+  /** Make each listed instance a replica of `primary`. */
+  | { readonly kind: 'configureReplicas'; readonly primary: string; readonly instances: readonly ReplicaToConfigure[] }
+  | SwitchoverDecision
+  | FailoverDecision
+  /** An operation is recorded in status: resume it at its recorded step. */
+  | { readonly kind: 'continue'; readonly operation: Operation }
+  /** Nothing safe to do yet; time may fix it (ask again soon). */
+  | { readonly kind: 'wait'; readonly reason: string }
+  /** Nothing safe to do without a person (or a change of circumstances): report it as a condition. */
+  | { readonly kind: 'blocked'; readonly reason: string }
+  /** Replace `instance`'s data with a consistent copy of `source` (a healthy replica, else the primary), then configure it. */
+  | { readonly kind: 'rebuild'; readonly instance: string; readonly source: string; readonly cause: RebuildCause; readonly reason: string }
+  /** Keep `instance` read-only, replication stopped, out of the reader Service; report `errant` and `reason`. */
+  | { readonly kind: 'quarantine'; readonly instance: string; readonly errant: readonly Gtid[]; readonly reason: string };
+
+type Reachable = InstanceObservation & { readonly server: ServerObservation };
+
+function isReachable(instance: InstanceObservation): instance is Reachable {
+  return instance.exists && instance.server !== undefined;
+}
+
+/** Decides what to do with the cluster as observed. */
+export function decide(observation: ClusterObservation): Decision {
+  const operation = observation.status.operation;
+  if (operation !== undefined) return { kind: 'continue', operation };
+
+  const primaryName = observation.status.currentPrimary;
+  if (primaryName === undefined) return decideWithoutPrimary(observation);
+
+  const intruders = observation.instances.filter((i) => i.name !== primaryName && isReachable(i) && !i.server.readOnly);
+  if (intruders.length > 0) {
+    const names = intruders.map((i) => i.name).join(', ');
+    return { kind: 'fence', instances: intruders.map((i) => i.name), reason: `${names} accepts writes but ${primaryName} is the primary` };
+  }
+
+  const primary = observation.instances.find((i) => i.name === primaryName);
+  if (primary === undefined || !isReachable(primary)) return decideUnreachablePrimary(observation, primaryName);
+
+  const lost = lostData(observation, primary);
+  if (lost !== undefined) return lost;
+
+  let waitReason: string | undefined;
+  const leaving = leavingReason(observation, primary);
+  if (leaving !== undefined) {
+    const target = chooseSwitchoverTarget(observation, primary);
+    if (target !== undefined) return { kind: 'switchover', from: primary.name, to: target.name, reason: leaving };
+    waitReason = `${leaving}, but no replica can take over yet (each must be ready, replicating without error, on a schedulable node)`;
+  } else if (observation.desiredPrimaryIndex !== undefined && observation.desiredPrimaryIndex !== primary.index) {
+    const desired = observation.instances.find((i) => i.index === observation.desiredPrimaryIndex);
+    const lag = desired?.server?.replica?.secondsBehind;
+    if (desired !== undefined && canTakeOverPlanned(observation, desired, primary) && lag !== undefined && lag <= switchoverLagLimitSeconds) {
+      return { kind: 'switchover', from: primary.name, to: desired.name, reason: `spec.primary is ${desired.index}` };
+    }
+    const name = desired?.name ?? `instance ${observation.desiredPrimaryIndex}`;
+    waitReason = `spec.primary asks for ${name}, which is not yet a ready replica within ${switchoverLagLimitSeconds}s of ${primary.name}`;
+  }
+
+  if (primary.server.readOnly || (primary.server.replica !== undefined && primary.server.replica.ioThread !== 'No')) {
+    const why = primary.server.readOnly ? 'is read-only' : 'still replicates';
+    return { kind: 'configurePrimary', primary: primary.name, reason: `the primary ${primary.name} ${why}` };
+  }
+
+  return maintainReplicas(observation, primary) ?? (waitReason === undefined ? { kind: 'steady' } : { kind: 'wait', reason: waitReason });
+}
+
+/** Why the primary must move now, or undefined when it may stay. */
+function leavingReason(observation: ClusterObservation, primary: Reachable): string | undefined {
+  if (primary.podDeleting) return `the primary's pod ${primary.name} is terminating`;
+  if (primary.nodeUnschedulable) return `the primary's node ${primary.nodeName ?? ''} is cordoned or draining`;
+  if (primary.index >= observation.instanceCount) return `scaling down to ${observation.instanceCount} instances removes ${primary.name}`;
+  return undefined;
+}
+
+/** Blocked when the recorded primary has no data while another instance has some: its volume was likely replaced. */
+function lostData(observation: ClusterObservation, primary: Reachable): Decision | undefined {
+  if (historyOf(primary.server).length > 0) return undefined;
+  const holder = observation.instances.find((i) => i.name !== primary.name && isReachable(i) && historyOf(i.server).length > 0);
+  if (holder === undefined) return undefined;
+  return {
+    kind: 'blocked',
+    reason:
+      `the primary ${primary.name} has no data while ${holder.name} has transactions; its volume may have been replaced. ` +
+      `It is kept as it is: restore its volume, or move the primary by hand`,
+  };
+}
+
+function decideUnreachablePrimary(observation: ClusterObservation, primaryName: string): Decision {
+  const since = observation.primaryUnreachableSinceMs ?? observation.nowMs;
+  const elapsed = Math.max(0, observation.nowMs - since);
+  const forHow = `the primary ${primaryName} has not answered for ${(elapsed / 1000).toFixed(1)}s`;
+  if (elapsed < observation.failoverAfterMs) {
+    return { kind: 'wait', reason: `${forHow}; failover after ${(observation.failoverAfterMs / 1000).toFixed(1)}s` };
+  }
+  if (!observation.autoFailover) {
+    return { kind: 'blocked', reason: `${forHow} and spec.replication.autoFailover is false` };
+  }
+  const choice = chooseFailoverTarget(observation, primaryName);
+  if (choice.kind === 'none') return { kind: 'blocked', reason: `${forHow}; cannot fail over: ${choice.reason}` };
+  return { kind: 'failover', from: primaryName, to: choice.target.name, reason: `${forHow}; ${choice.reason}` };
+}
+
+function decideWithoutPrimary(observation: ClusterObservation): Decision {
+  const writable = observation.instances.filter((i) => isReachable(i) && !i.server.readOnly);
+  if (writable.length > 1) {
+    const names = writable.map((i) => i.name).join(' and ');
+    return {
+      kind: 'fence',
+      instances: writable.map((i) => i.name),
+      reason: `${names} all accept writes and no primary is recorded: all are made read-only before one is chosen`,
+    };
+  }
+  const reachable = observation.instances.filter(isReachable);
+  const withData = reachable.filter((i) => historyOf(i.server).length > 0);
+  const preferred = observation.desiredPrimaryIndex ?? 0;
+  if (withData.length === 0) {
+    const first = observation.instances.find((i) => i.index === preferred);
+    if (first === undefined || !isReachable(first)) {
+      return { kind: 'wait', reason: `new cluster: waiting for instance ${preferred} to accept connections` };
+    }
+    return { kind: 'bootstrap', primary: first.name, reason: `new cluster: ${first.name} is the first primary` };
+  }
+  // Data without a recorded primary: the status was lost (a restored object).
+  // Only with every instance in view can the most advanced one be known.
+  const missing = observation.instances.filter((i) => i.index < observation.instanceCount && !isReachable(i));
+  if (missing.length > 0) {
+    return {
+      kind: 'wait',
+      reason: `no primary is recorded and ${withData.map((i) => i.name).join(', ')} hold data; waiting for ${missing.map((i) => i.name).join(', ')} to answer before choosing the most advanced`,
+    };
+  }
+  const result = mostAdvanced(reachable, (i) => i.server.gtidCurrentPos, preferenceOrder(observation));
+  if (result.kind === 'diverged') {
+    const [a, b] = [result.first, result.second];
+    return {
+      kind: 'blocked',
+      reason:
+        `no primary is recorded and ${a.name} (${formatGtidList(a.server.gtidCurrentPos)}) and ${b.name} (${formatGtidList(b.server.gtidCurrentPos)}) ` +
+        `have diverged; choosing one would drop the other's transactions`,
+    };
+  }
+  if (result.kind === 'none') return { kind: 'wait', reason: 'no instance answers' };
+  return {
+    kind: 'bootstrap',
+    primary: result.best.name,
+    reason: `no primary is recorded; ${result.best.name} holds the most advanced data (${formatGtidList(result.best.server.gtidCurrentPos)})`,
+  };
+}
+
+/** The replica work to do, by priority (configure, rebuild, quarantine), or undefined when there is none. */
+function maintainReplicas(observation: ClusterObservation, primary: Reachable): Decision | undefined {
+  const replicas = observation.instances.filter((i) => i.name !== primary.name && i.index < observation.instanceCount);
+  const verdicts = replicas.map((instance) => ({ instance, health: replicaHealth(instance, primary) }));
+
+  const toConfigure: ReplicaToConfigure[] = [];
+  for (const { instance, health } of verdicts) {
+    if (health.kind === 'configure') toConfigure.push({ instance: instance.name, reason: health.reason });
+  }
+  if (toConfigure.length > 0) return { kind: 'configureReplicas', primary: primary.name, instances: toConfigure };
+
+  for (const { instance, health } of verdicts) {
+    if (health.kind !== 'rebuild') continue;
+    const healthy = verdicts.filter((v) => v.health.kind === 'healthy').map((v) => v.instance);
+    const source = mostAdvanced(healthy.filter(isReachable), (i) => i.server.gtidCurrentPos, preferenceOrder(observation));
+    const sourceName = source.kind === 'found' ? source.best.name : primary.name;
+    return {
+      kind: 'rebuild',
+      instance: instance.name,
+      source: sourceName,
+      cause: health.cause,
+      reason: `${health.reason}: rebuild it from a copy of ${sourceName}`,
+    };
+  }
+
+  for (const { instance, health } of verdicts) {
+    if (health.kind === 'quarantine') return { kind: 'quarantine', instance: instance.name, errant: health.errant, reason: health.reason };
+  }
+  return undefined;
+}
