@@ -1,0 +1,240 @@
+// The StatefulSet that runs a managed cluster's MariaDB instances.
+//
+// The operator, not the StatefulSet controller, decides when a pod restarts
+// (updateStrategy OnDelete): a rolling restart takes the readers first, one at
+// a time and each caught up before the next, then switches the writer over,
+// then restarts the old writer. Pods start all at once (Parallel): instance 2
+// need not wait for instance 1, replication is set up by the operator.
+import type { ManagedServers } from '../../../../api/normalize.ts';
+import type { ServerConfig } from './config.ts';
+import { myCnfKey } from './config.ts';
+import { clusterLabels, selectorLabels } from './labels.ts';
+import { credentialKeys, mariadbContainer, type ClusterNames } from './names.ts';
+import { childMetadata, type ChildMetadata, type ClusterOwner } from './owner.ts';
+
+/** Pod template annotation: sha256 of the configuration that needs a restart (config.ts). A pod whose value differs from the StatefulSet's is due a restart. */
+export const configChecksumAnnotation = 'flightdeck.t7.io/config-checksum';
+
+/** server_id of the instance with ordinal 0; instance n has serverIdBase + n. Unique within a cluster and stable across restarts. */
+export const serverIdBase = 100;
+
+/** Where the pod reads my.cnf (the ConfigMap, updated in place by the kubelet) and the initdb SQL. */
+export const paths = {
+  data: '/var/lib/mysql',
+  config: '/etc/mysql/flightdeck',
+  initdb: '/docker-entrypoint-initdb.d',
+  socketDir: '/run/mysqld',
+} as const;
+
+/** The MariaDB image's uid and gid for mysql (the official image's, and ours). */
+const mysqlUid = 999;
+
+/**
+ * Seconds mariadbd gets to shut down cleanly after SIGTERM. A clean shutdown
+ * flushes InnoDB; a kill in the middle means crash recovery at the next start,
+ * which is slower than waiting. The writer has normally been switched away
+ * before its pod is deleted, so this delays no write.
+ */
+export const terminationGracePeriodSeconds = 120;
+
+export interface VolumeClaimTemplate {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: {
+    accessModes: string[];
+    storageClassName?: string;
+    resources: { requests: { storage: string } };
+  };
+}
+
+export interface StatefulSetInput {
+  readonly owner: ClusterOwner;
+  readonly names: ClusterNames;
+  readonly managed: ManagedServers;
+  readonly config: Pick<ServerConfig, 'restartChecksum'>;
+  /**
+   * Schedulable nodes the instances may run on (matching spec.nodeSelector).
+   * With at least one per instance, instances are required to run on
+   * different nodes; with fewer, spreading is only preferred, so that every
+   * instance can still start. The choice is part of the pod template: a
+   * change of it alone does not need a restart (compare the config checksum
+   * and the image to decide that, not the template revision).
+   */
+  readonly nodeCount: number;
+  /**
+   * The volume claim template of the existing StatefulSet, if there is one.
+   * Kubernetes refuses changes to it, so it is kept as it is; a larger
+   * spec.size is applied by expanding each PVC instead.
+   */
+  readonly existingClaimTemplate?: VolumeClaimTemplate;
+}
+
+type Json = Record<string, unknown>;
+
+export interface StatefulSetManifest {
+  apiVersion: 'apps/v1';
+  kind: 'StatefulSet';
+  metadata: ChildMetadata;
+  spec: {
+    replicas: number;
+    serviceName: string;
+    podManagementPolicy: 'Parallel';
+    updateStrategy: { type: 'OnDelete' };
+    persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain'; whenScaled: 'Retain' };
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: Json };
+    volumeClaimTemplates: VolumeClaimTemplate[];
+  };
+}
+
+/** The volume claim template a new StatefulSet gets. */
+export function claimTemplate(owner: ClusterOwner, managed: ManagedServers): VolumeClaimTemplate {
+  return {
+    metadata: { name: 'data', labels: { ...clusterLabels(owner.name) } },
+    spec: {
+      accessModes: [...managed.accessModes],
+      ...(managed.storageClassName === undefined ? {} : { storageClassName: managed.storageClassName }),
+      resources: { requests: { storage: managed.storageSize } },
+    },
+  };
+}
+
+/** Instances on different nodes: required when there are enough nodes, preferred otherwise; and preferably in different zones. */
+export function defaultAffinity(cluster: string, instances: number, nodeCount: number): Json {
+  const term = (topologyKey: string) => ({ labelSelector: { matchLabels: { ...selectorLabels(cluster) } }, topologyKey });
+  const zones = { weight: 50, podAffinityTerm: term('topology.kubernetes.io/zone') };
+  if (nodeCount >= instances) {
+    return {
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [term('kubernetes.io/hostname')],
+        preferredDuringSchedulingIgnoredDuringExecution: [zones],
+      },
+    };
+  }
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term('kubernetes.io/hostname') }, zones],
+    },
+  };
+}
+
+/**
+ * The container's command: the image's entrypoint (which initialises an
+ * empty data directory, creating the accounts from the initdb SQL) running
+ * mariadbd with our my.cnf read last and server_id from the pod's ordinal.
+ * The ordinal comes from the pod-index label (downward API), or from the
+ * host name, which a StatefulSet sets to the pod name `<cluster>-<ordinal>`.
+ */
+export function startScript(): string {
+  return [
+    'set -eu',
+    'ordinal="${FLIGHTDECK_POD_INDEX:-${HOSTNAME##*-}}"',
+    'case "$ordinal" in',
+    `  ''|*[!0-9]*) echo "flightdeck: no instance ordinal in pod-index label or host name ($HOSTNAME)" >&2; exit 1 ;;`,
+    'esac',
+    // --defaults-extra-file must be mariadbd's first option.
+    `exec docker-entrypoint.sh mariadbd --defaults-extra-file=${paths.config}/${myCnfKey} --server-id="$((${serverIdBase} + ordinal))"`,
+  ].join('\n');
+}
+
+/**
+ * Health checks through the local socket. `mariadb-admin ping` succeeds as
+ * soon as the server answers, also with a refused login, so a changed root
+ * password never fails it; root's password is passed only to avoid an
+ * "Access denied" line in the error log at every probe.
+ */
+function ping(timeoutSeconds: number): string[] {
+  return ['sh', '-c', `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" exec mariadb-admin --user=root --protocol=socket --connect-timeout=${timeoutSeconds} ping`];
+}
+
+function container(input: StatefulSetInput): Json {
+  const { managed, names } = input;
+  return {
+    name: mariadbContainer.name,
+    image: managed.image,
+    ...(managed.imagePullPolicy === undefined ? {} : { imagePullPolicy: managed.imagePullPolicy }),
+    command: ['sh', '-c', startScript()],
+    ports: [{ name: mariadbContainer.portName, containerPort: mariadbContainer.port, protocol: 'TCP' }],
+    env: [
+      { name: 'MARIADB_ROOT_PASSWORD', valueFrom: { secretKeyRef: { name: names.credentialsSecret, key: credentialKeys.rootPassword } } },
+      { name: 'FLIGHTDECK_POD_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } },
+    ],
+    ...(managed.resources === undefined ? {} : { resources: managed.resources }),
+    volumeMounts: [
+      { name: 'data', mountPath: paths.data },
+      { name: 'config', mountPath: paths.config, readOnly: true },
+      { name: 'initdb', mountPath: paths.initdb, readOnly: true },
+      { name: 'run', mountPath: paths.socketDir },
+    ],
+    // Until the first answer: initialising a data directory, or InnoDB crash
+    // recovery after a kill, can take long on a large database. Killing the
+    // server then would only start the recovery again, so the startup probe
+    // allows a day.
+    startupProbe: { exec: { command: ping(5) }, periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 8640 },
+    // After that, restart only a server that has not answered for a minute.
+    livenessProbe: { exec: { command: ping(5) }, periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 6 },
+    // Ready: answers on its socket. Whether it serves reads (lag, replication
+    // health) is the operator's call, through the serves-reads label.
+    readinessProbe: { exec: { command: ping(2) }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
+    securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+  };
+}
+
+export function statefulSet(input: StatefulSetInput): StatefulSetManifest {
+  const { owner, names, managed } = input;
+  const scheduling = managed.scheduling;
+  const podSpec: Json = {
+    // The pods never talk to the Kubernetes API; and with many Services in a
+    // namespace, service links would fill the environment.
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds,
+    securityContext: {
+      runAsUser: mysqlUid,
+      runAsGroup: mysqlUid,
+      fsGroup: mysqlUid,
+      // Large volumes: change ownership only when the root of the volume is wrong.
+      fsGroupChangePolicy: 'OnRootMismatch',
+      runAsNonRoot: true,
+    },
+    containers: [container(input)],
+    volumes: [
+      { name: 'config', configMap: { name: names.configMap } },
+      {
+        name: 'initdb',
+        secret: { secretName: names.credentialsSecret, items: [{ key: credentialKeys.initdbSql, path: '10-flightdeck-accounts.sql' }], defaultMode: 0o440 },
+      },
+      { name: 'run', emptyDir: {} },
+    ],
+    affinity: scheduling.affinity ?? defaultAffinity(owner.name, managed.instances, input.nodeCount),
+    ...(scheduling.nodeSelector === undefined ? {} : { nodeSelector: { ...scheduling.nodeSelector } }),
+    ...(scheduling.tolerations.length === 0 ? {} : { tolerations: [...scheduling.tolerations] }),
+    ...(scheduling.priorityClassName === undefined ? {} : { priorityClassName: scheduling.priorityClassName }),
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: childMetadata(owner, names.statefulSet, clusterLabels(owner.name)),
+    spec: {
+      replicas: managed.instances,
+      serviceName: names.instancesService,
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'OnDelete' },
+      // Nothing is dropped by surprise: scaling readers down or deleting the cluster keeps the volumes.
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      selector: { matchLabels: { ...selectorLabels(owner.name) } },
+      template: {
+        metadata: {
+          // The user's labels first: ours win (normalize.ts refuses theirs under our prefixes anyway).
+          labels: { ...managed.podLabels, ...clusterLabels(owner.name) },
+          annotations: {
+            ...managed.podAnnotations,
+            [configChecksumAnnotation]: input.config.restartChecksum,
+            'kubectl.kubernetes.io/default-container': mariadbContainer.name,
+          },
+        },
+        spec: podSpec,
+      },
+      volumeClaimTemplates: [input.existingClaimTemplate ?? claimTemplate(owner, managed)],
+    },
+  };
+}
