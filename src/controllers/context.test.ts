@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cachedSecret, type SecretObject } from './context.ts';
+import { cachedNode, cachedSecret, managedBySelector, type NodeObject, type SecretObject } from './context.ts';
 
 const secret = (type: string | undefined): SecretObject => ({
   metadata: { name: 'x', namespace: 'shop' },
@@ -20,5 +20,31 @@ describe('cachedSecret', () => {
       const original = secret(type);
       assert.equal(cachedSecret(original), original, String(type));
     }
+  });
+});
+
+describe('cachedNode', () => {
+  it('keeps what tells a node ready, cordoned or tainted, and drops the image list and the like', () => {
+    const node: NodeObject = {
+      metadata: { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' } },
+      spec: { unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] },
+      status: {
+        conditions: [{ type: 'Ready', status: 'True' }],
+        addresses: [{ type: 'InternalIP', address: '10.0.0.1' }],
+        images: [{ names: ['mariadb:10.11'], sizeBytes: 1 }],
+        volumesInUse: ['x'],
+        nodeInfo: { kubeletVersion: 'v1.35.0' },
+      },
+    };
+    const cached = cachedNode(node);
+    assert.deepEqual(cached.spec, node.spec);
+    assert.deepEqual(cached.metadata, node.metadata);
+    assert.deepEqual(cached.status, { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] });
+  });
+});
+
+describe('managedBySelector', () => {
+  it('selects what the operator labels as its own', () => {
+    assert.equal(managedBySelector, 'app.kubernetes.io/managed-by=flightdeck-operator');
   });
 });

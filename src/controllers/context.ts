@@ -35,7 +35,36 @@ export function cachedSecret(secret: SecretObject): SecretObject {
   return { ...secret, data: {} };
 }
 
+/**
+ * The label selector for informers of kinds the operator creates (Pods,
+ * StatefulSets, PVCs, Services, PodDisruptionBudgets of managed clusters):
+ * the API server sends only those, not every Pod of the cluster.
+ */
+export const managedBySelector = Object.entries(managedByLabel)
+  .map(([key, value]) => `${key}=${value}`)
+  .join(',');
+
 export type NamespaceObject = KubeObject;
+
+export interface NodeObject extends KubeObject {
+  spec?: { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[] };
+  status?: { conditions?: { type: string; status: string; reason?: string; lastTransitionTime?: string }[]; [field: string]: unknown };
+}
+
+/**
+ * Node status fields the operator never reads and a kubelet keeps large and
+ * busy: every image on the node (often tens of kilobytes), attached volumes,
+ * daemon endpoints, system information. What is kept — conditions,
+ * unschedulable, taints, labels — tells whether the node is ready, cordoned or
+ * draining.
+ */
+const unreadNodeStatus: ReadonlySet<string> = new Set(['images', 'volumesInUse', 'volumesAttached', 'daemonEndpoints', 'nodeInfo', 'config', 'features']);
+
+/** The Node as the operator caches it (see unreadNodeStatus). */
+export function cachedNode(node: NodeObject): NodeObject {
+  if (node.status === undefined) return node;
+  return { ...node, status: Object.fromEntries(Object.entries(node.status).filter(([field]) => !unreadNodeStatus.has(field))) };
+}
 
 export interface Caches {
   readonly clusters: Informer<MySQLCluster>;
