@@ -158,6 +158,11 @@ describe('userIntent', () => {
     assert.deepEqual(merged.privileges, [{ database: 'a', table: '*', privileges: ['SELECT', 'UPDATE'], withGrantOption: true }]);
   });
 
+  it("refuses the operator's own account names, however they are spelt in", () => {
+    assert.throws(() => userIntent(user({ username: 'flightdeck_operator' })), /reserved for the operator/);
+    assert.throws(() => userIntent(user({}, 'flightdeck-replication')), /reserved for the operator/);
+  });
+
   it('refuses unknown privileges and tables on "*"', () => {
     assert.throws(() => userIntent(user({ privileges: [{ database: 'a', grant: 'ALL ON *.* TO x' }] })), /unknown privilege/);
     assert.throws(() => userIntent(user({ privileges: [{ database: '*', table: 't', grant: 'SELECT' }] })), /a table needs a database/);

@@ -18,6 +18,7 @@ import {
   type IdentifierRule,
 } from '../mysql/identifiers.ts';
 import { isKnownPrivilege, normalizePrivilege } from '../mysql/privileges.ts';
+import { reservedUserNames } from '../mysql/bootstrap-accounts.ts';
 
 /** A spec the controllers cannot act on; the message is shown in the Ready condition. */
 export class InvalidSpecError extends Error {
@@ -317,6 +318,8 @@ export function userIntent(user: MySQLUser): UserIntent {
   const spec = user.spec;
   const name = user.metadata.name;
   const username = check(userName, spec.username ?? nameFromMetadata(name), spec.username === undefined ? 'metadata.name' : 'spec.username');
+  // The operator's own accounts on managed clusters: whoever set their password would own the cluster.
+  if (reservedUserNames.includes(username)) throw new InvalidSpecError(`user ${username} is reserved for the operator; choose another username`);
   const host = check(hostName, spec.host ?? '%', 'spec.host');
   return {
     cluster: clusterKeyOf(user),

@@ -10,6 +10,19 @@
 import { hostName, quoteAccount, userName, validate } from './identifiers.ts';
 
 /**
+ * The accounts the operator creates on every instance of a managed cluster.
+ * Host '%' because pods change addresses. No MySQLUser may name them: a
+ * tenant who could set their password would own the cluster.
+ */
+export const systemAccounts = {
+  operator: { user: 'flightdeck_operator', host: '%' },
+  replication: { user: 'flightdeck_replication', host: '%' },
+} as const;
+
+/** User names reserved for systemAccounts. */
+export const reservedUserNames: readonly string[] = [systemAccounts.operator.user, systemAccounts.replication.user];
+
+/**
  * What the operator's account may do, and why each is needed. Nothing more:
  * no FILE, SHUTDOWN or RELOAD, no access to the mysql schema beyond what
  * CREATE USER and GRANT imply.

@@ -67,15 +67,8 @@ export const credentialKeys = {
   initdbSql: 'initdb.sql',
 } as const;
 
-/**
- * The accounts the operator creates on every instance. Host '%' because pods
- * change addresses. MySQLUsers must not name these accounts: a tenant who
- * could set their password would own the cluster.
- */
-export const systemAccounts = {
-  operator: { user: 'flightdeck_operator', host: '%' },
-  replication: { user: 'flightdeck_replication', host: '%' },
-} as const;
+/** The accounts the operator creates on every instance (defined beside the SQL that creates them). */
+export { systemAccounts } from '../../../../mysql/bootstrap-accounts.ts';
 
 /** The MariaDB container's name in the pods, and its port. */
 export const mariadbContainer = { name: 'mariadb', port: 3306, portName: 'mysql' } as const;
