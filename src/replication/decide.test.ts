@@ -287,6 +287,22 @@ const situations: Situation[] = [
     },
   },
   {
+    name: 'replica IO thread still connecting after an error: configured again to reconnect now',
+    observation: cluster({
+      instances: [healthyPrimary(), replicaInstance(1), replicaInstance(2, 'db-0', '0-1-100', { ioThread: 'Connecting', lastIoErrno: 2003, lastIoError: "Can't connect" })],
+    }),
+    expected: {
+      kind: 'configureReplicas',
+      primary: 'db-0',
+      instances: [{ instance: 'db-2', reason: "db-2: IO thread connecting, SQL thread running; IO error 2003: Can't connect" }],
+    },
+  },
+  {
+    name: 'replica IO thread connecting for the first time: left alone',
+    observation: cluster({ instances: [healthyPrimary(), replicaInstance(1), replicaInstance(2, 'db-0', '0-1-100', { ioThread: 'Connecting' })] }),
+    expected: { kind: 'steady' },
+  },
+  {
     name: 'new empty instance: seeded from the best healthy replica',
     observation: cluster({ instances: [healthyPrimary(), replicaInstance(1), newInstance(2)] }),
     expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'empty' },

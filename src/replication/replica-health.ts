@@ -20,7 +20,7 @@ export type RebuildCause =
 export type ReplicaHealth =
   /** Pod missing, terminating or server unreachable: nothing can be done to it now. */
   | { readonly kind: 'unavailable' }
-  /** Replicating from the primary, both threads running (or the IO thread connecting), no errant transaction. */
+  /** Replicating from the primary, both threads running (or the IO thread connecting without an error yet), no errant transaction. */
   | { readonly kind: 'healthy' }
   /** Needs CHANGE MASTER to the primary / START SLAVE; `reason` says what is wrong. */
   | { readonly kind: 'configure'; readonly reason: string }
@@ -106,12 +106,16 @@ export function replicaHealth(instance: InstanceObservation, primary: { readonly
       reason: `${instance.name} has data that differs from ${primary.name} (error ${replica.lastSqlErrno}: ${replica.lastSqlError})`,
     };
   }
-  if (replica.ioThread === 'No' || !replica.sqlRunning) {
+  // A thread still 'Connecting' after an error (a source that restarted, a
+  // changed password) would wait up to MASTER_CONNECT_RETRY before trying
+  // again; configuring it again reconnects it now.
+  if (replica.ioThread === 'No' || !replica.sqlRunning || (replica.ioThread === 'Connecting' && replica.lastIoErrno !== 0)) {
     const errors = [
       replica.lastIoErrno !== 0 ? `IO error ${replica.lastIoErrno}: ${replica.lastIoError}` : '',
       replica.lastSqlErrno !== 0 ? `SQL error ${replica.lastSqlErrno}: ${replica.lastSqlError}` : '',
     ].filter((text) => text !== '');
-    const threads = `IO thread ${replica.ioThread === 'No' ? 'stopped' : 'running'}, SQL thread ${replica.sqlRunning ? 'running' : 'stopped'}`;
+    const io = { No: 'stopped', Connecting: 'connecting', Yes: 'running' }[replica.ioThread];
+    const threads = `IO thread ${io}, SQL thread ${replica.sqlRunning ? 'running' : 'stopped'}`;
     return { kind: 'configure', reason: `${instance.name}: ${[threads, ...errors].join('; ')}` };
   }
   return { kind: 'healthy' };
