@@ -5,7 +5,8 @@
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
 import { clusterKeyOf, databaseIntent, userSecrets, type ClusterKey } from '../api/normalize.ts';
-import type { Informer } from '../runtime/informer.ts';
+import type { Informer, KubeObject } from '../runtime/informer.ts';
+import { throughIndex, type KeyMapper } from '../runtime/triggers.ts';
 
 /** Users by the Secrets they name: `namespace/secret` (password Secret, connection Secret). */
 export const usersBySecret = 'users-by-secret';
@@ -58,4 +59,32 @@ export function addIndexes(users: Informer<MySQLUser>, databases: Informer<MySQL
       return [];
     }
   });
+}
+
+/** Pods by the node they are scheduled on (spec.nodeName). */
+export const podsByNode = 'pods-by-node';
+
+/** What podsByNode reads of a Pod. */
+export type ScheduledPod = KubeObject & { spec?: { nodeName?: string } };
+
+/** Files Pods under the node they are scheduled on; unscheduled Pods under none. */
+export function addPodsByNodeIndex<P extends ScheduledPod>(pods: Informer<P>): void {
+  pods.addIndex(podsByNode, (pod) => (pod.spec?.nodeName === undefined || pod.spec.nodeName === '' ? [] : [pod.spec.nodeName]));
+}
+
+/**
+ * For a Node event, the keys `ownerOf` gives for each Pod on that node — e.g.
+ * the MySQLCluster a Pod is an instance of. `pods` needs addPodsByNodeIndex.
+ * A Node event then costs a map lookup, not a pass over every Pod.
+ */
+export function ownersOfPodsOnNode<P extends ScheduledPod>(pods: Informer<P>, ownerOf: (pod: P) => string | undefined): KeyMapper<KubeObject> {
+  return throughIndex<KubeObject, P>(
+    pods,
+    podsByNode,
+    (node) => node.metadata.name,
+    (pod) => {
+      const owner = ownerOf(pod);
+      return owner === undefined ? [] : [owner];
+    },
+  );
 }

@@ -3,6 +3,9 @@
 // (an invalid spec is reported, not retried), keep the finalizer exactly when
 // deletion will have work to do, and on deletion run the cleanup before
 // letting the object go. The kind-specific phases live in `apply`.
+// Between phases it checks the reconcile's abort signal: API requests are cut
+// off by it, but SQL statements are not, so a deposed leader must not start
+// the next phase.
 import { InvalidSpecError } from '../api/normalize.ts';
 import type { ReconcileOutcome } from '../runtime/controller.ts';
 import type { KubeObject } from '../runtime/informer.ts';
@@ -43,7 +46,10 @@ export async function reconcileLifecycle<O extends Reconciled, I>(
   if (object.metadata.deletionTimestamp !== undefined) {
     if (!(object.metadata.finalizers ?? []).includes(lifecycle.finalizer)) return undefined;
     // An object whose spec became invalid cannot say what to drop; it is let go.
-    if (intent !== undefined && lifecycle.needsFinalizer(intent)) await dropOwned(context, object, lifecycle.owned(intent));
+    if (intent !== undefined && lifecycle.needsFinalizer(intent)) {
+      context.signal.throwIfAborted();
+      await dropOwned(context, object, lifecycle.owned(intent));
+    }
     await removeFinalizer(context, object, lifecycle.finalizer);
     return undefined;
   }
@@ -52,6 +58,7 @@ export async function reconcileLifecycle<O extends Reconciled, I>(
     return undefined;
   }
   await syncFinalizer(context, object, lifecycle.finalizer, lifecycle.needsFinalizer(intent));
+  context.signal.throwIfAborted();
   return lifecycle.apply(object, intent);
 }
 

@@ -81,6 +81,8 @@ async function ensureDatabase(
     () => Promise.resolve(existed),
   );
   if ('halt' in ownership) return { readiness: ownership.halt };
+  // Reads are done; what follows changes the server, which a deposed leader must not do.
+  context.signal.throwIfAborted();
 
   const where = `MySQLCluster ${access.intent.key.namespace}/${access.intent.key.name}`;
   if (actual === undefined) {

@@ -197,6 +197,8 @@ async function ensurePresent(context: ControllerContext, user: MySQLUser, intent
   if ('halt' in ownership) return ownership.halt;
   recordRestored(context, user, ownership, account);
 
+  // Reads are done; what follows changes the server, which a deposed leader must not do.
+  context.signal.throwIfAborted();
   const created = info === undefined;
   if (info === undefined) {
     await client.createUser(intent.username, intent.host, password, { maxUserConnections: intent.maxUserConnections });
@@ -212,6 +214,7 @@ async function ensurePresent(context: ControllerContext, user: MySQLUser, intent
     }
   }
 
+  context.signal.throwIfAborted();
   const change = await client.setGrants(intent.username, intent.host, grantsOf(intent), { newAccount: created });
   if (created) {
     // One event tells the whole creation.
