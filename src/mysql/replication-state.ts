@@ -70,8 +70,8 @@ export interface ReplicaStatus {
   readonly sourceServerId: number;
   /** Using_Gtid: 'Slave_Pos' as configureReplica sets it; 'No' or 'Current_Pos' when set up otherwise. */
   readonly usingGtid: string;
-  /** Slave_IO_Running: 'Yes' (receiving), 'Connecting' (trying, see lastIo*), 'No' (stopped). */
-  readonly ioThread: 'Yes' | 'Connecting' | 'No';
+  /** Slave_IO_Running: 'Yes' (connected, receiving), 'Preparing' (just started), 'Connecting' (trying, see lastIo*), 'No' (stopped). */
+  readonly ioThread: 'Yes' | 'Preparing' | 'Connecting' | 'No';
   /** Slave_SQL_Running: the SQL thread applies what was received. */
   readonly sqlRunning: boolean;
   /** Seconds_Behind_Master; undefined while the SQL thread is not running or the IO thread has not connected. */
@@ -165,7 +165,7 @@ export function replicationStateFromRows(variables: Row, status: readonly Row[],
 }
 
 function ioThread(value: string): ReplicaStatus['ioThread'] {
-  if (value === 'Yes' || value === 'Connecting' || value === 'No') return value;
+  if (value === 'Yes' || value === 'Preparing' || value === 'Connecting' || value === 'No') return value;
   throw new Error(`unexpected Slave_IO_Running ${JSON.stringify(value)}`);
 }
 

@@ -165,6 +165,11 @@ export class Replication {
     await this.#write('START SLAVE', 'START SLAVE');
   }
 
+  /** START SLAVE SQL_THREAD: applying what was received resumes (the IO thread stays as it is, e.g. fenced). */
+  async startReplicationSql(): Promise<void> {
+    await this.#write('START SLAVE', 'START SLAVE SQL_THREAD');
+  }
+
   /** STOP SLAVE: both threads; what was received stays in the relay log. A warning, not an error, when not running or not configured. */
   async stopReplication(): Promise<void> {
     await this.#write('STOP SLAVE', 'STOP SLAVE');
