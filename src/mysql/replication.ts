@@ -9,12 +9,8 @@
 // (safe to show: no SQL text, no values, no password), or, before any I/O,
 // InvalidIdentifierError / InvalidReplicationOptionError / InvalidPasswordError.
 //
-// The account the client connects with needs, besides what the database and
-// user methods need: SUPER (sql_log_off, so the general log never records the
-// replication password), REPLICATION SLAVE ADMIN (CHANGE MASTER, START/STOP
-// SLAVE, MASTER_GTID_WAIT), REPLICA MONITOR (SHOW ALL SLAVES STATUS),
-// CONNECTION ADMIN (KILL of other users' connections, writing while
-// read-only) and READ_ONLY ADMIN.
+// The account the client connects with needs replicationControlPrivileges
+// (below) besides what the database and user methods need.
 import { MySQLError } from './errors.ts';
 import type { Grant } from './grants.ts';
 import { hashForNewPassword, passwordMatches, type StoredCredentials } from './password.ts';
@@ -71,6 +67,29 @@ export class ReplicaConnectionError extends Error {
 }
 
 export type GtidWaitResult = 'reached' | 'timeout';
+
+/**
+ * What the client's account needs for every method here except
+ * ensureReplicationUser (which needs the user methods' privileges). Measured
+ * on MariaDB 10.11, each refused without it: SUPER for sql_log_off
+ * (configureReplica keeps the password out of the general log), RELOAD for
+ * RESET SLAVE ALL, READ_ONLY ADMIN for read_only, PROCESS to see other
+ * accounts' connections. The rest — REPLICATION SLAVE ADMIN (CHANGE MASTER,
+ * START/STOP SLAVE, gtid_slave_pos, the replica's semi-sync settings),
+ * REPLICATION MASTER ADMIN (the primary's), REPLICA MONITOR (SHOW ALL SLAVES
+ * STATUS), CONNECTION ADMIN (KILL) — 10.11's SUPER still implies, but
+ * MariaDB keeps splitting SUPER up, so they are named.
+ */
+export const replicationControlPrivileges: readonly string[] = [
+  'SUPER',
+  'RELOAD',
+  'REPLICATION SLAVE ADMIN',
+  'REPLICATION MASTER ADMIN',
+  'REPLICA MONITOR',
+  'PROCESS',
+  'CONNECTION ADMIN',
+  'READ_ONLY ADMIN',
+];
 
 /**
  * The session variable that carries the replication password from the

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, describe, it, type TestContext } from 'node:test';
 import { describeSqlError } from '../../src/mysql/errors.ts';
-import { ReplicaConnectionError } from '../../src/mysql/replication.ts';
+import { MySQLClient } from '../../src/mysql/client.ts';
+import { ReplicaConnectionError, replicationControlPrivileges } from '../../src/mysql/replication.ts';
 import { freePort } from '../env/ports.ts';
 import {
   adminQuery,
@@ -309,6 +310,31 @@ describe('MySQLClient replication', () => {
       assert.equal(s.replica.sqlRunning, true);
       assert.equal(s.gtidCurrentPos, bState.gtidBinlogPos);
     }
+  });
+
+  it('switches over as an account holding only replicationControlPrivileges', async (t) => {
+    const { primary: a, replicas } = await replicaSet(t, { timeoutMs: 3_600_000, waitNoSlave: true });
+    const [b, c] = replicas;
+    await shopDatabase(a);
+    const operatorPassword = 'operator-pw';
+    await a.client.createUser('operator', '%', operatorPassword);
+    await a.client.setGrants('operator', '%', [{ database: '*', table: '*', privileges: [...replicationControlPrivileges], withGrantOption: false }]);
+    const [opA, opB, opC] = [a, b, c].map((m) => MySQLClient.create({ host: m.server.host, port: m.server.port, user: 'operator', password: operatorPassword }));
+    assert.ok(opA && opB && opC);
+    t.after(() => Promise.all([opA, opB, opC].map((client) => client.close())));
+    await b.client.replication.waitForGtid(await a.client.replication.currentGtid(), 20);
+    const app = await connect(a.server, appUser, appPassword);
+
+    assert.equal(await opA.replication.demote({ exceptUsers: [a.server.adminUser] }), 1, 'the application connection, seen and killed');
+    await assert.rejects(app.query('SELECT 1'));
+    assert.equal(await opB.replication.waitForGtid((await opA.replication.replicationState()).gtidBinlogPos, 20), 'reached');
+    await opB.replication.promote({ semiSyncMaster: true });
+    await opC.replication.configureReplica(sourceOf(b.server), { waitConnectedMs: 20_000 });
+    await opA.replication.configureReplica(sourceOf(b.server), { fromOwnBinlog: true, waitConnectedMs: 20_000 });
+    await opA.replication.setSemiSync({ master: false, slave: true, timeoutMs: 3_600_000, waitNoSlave: true });
+    await insertOrders(b, [1]);
+    for (const member of [a, c]) await caughtUp(member, b);
+    for (const member of [a, b, c]) assert.deepEqual(await orderIds(member), [1], member.server.name);
   });
 
   it('reports an errant transaction on a replica as the strict-mode error 1950', async (t) => {
