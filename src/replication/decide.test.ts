@@ -141,6 +141,12 @@ const situations: Situation[] = [
     reason: /db-1 received the most of db-0's transactions \(0-1-105\)/,
   },
   {
+    name: 'primary pod terminating and no longer answering: fail over without waiting',
+    observation: cluster({ instances: [silent(0, { podDeleting: true }), replicaInstance(1), replicaInstance(2)], ...primarySilentFor(500) }),
+    expected: { kind: 'failover', from: 'db-0', to: 'db-1' },
+    reason: /db-0 is terminating and has stopped answering/,
+  },
+  {
     name: 'primary silent long enough but autoFailover is off: blocked',
     observation: cluster({ instances: [silent(0), replicaInstance(1), replicaInstance(2)], autoFailover: false, ...primarySilentFor(60_000) }),
     expected: { kind: 'blocked' },

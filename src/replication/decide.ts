@@ -88,7 +88,7 @@ export function decide(observation: ClusterObservation): Decision {
   }
 
   const primary = observation.instances.find((i) => i.name === primaryName);
-  if (primary === undefined || !isReachable(primary)) return decideUnreachablePrimary(observation, primaryName);
+  if (primary === undefined || !isReachable(primary)) return decideUnreachablePrimary(observation, primaryName, primary?.podDeleting === true);
 
   const lost = lostData(observation, primary);
   if (lost !== undefined) return lost;
@@ -138,11 +138,18 @@ function lostData(observation: ClusterObservation, primary: Reachable): Decision
   };
 }
 
-function decideUnreachablePrimary(observation: ClusterObservation, primaryName: string): Decision {
+/**
+ * The wait (failoverAfterMs) only keeps a blip from costing a failover; a
+ * primary whose pod is terminating and no longer answers is not coming back,
+ * so the failover starts at once (a switchover would have needed it to answer).
+ */
+function decideUnreachablePrimary(observation: ClusterObservation, primaryName: string, terminating: boolean): Decision {
   const since = observation.primaryUnreachableSinceMs ?? observation.nowMs;
   const elapsed = Math.max(0, observation.nowMs - since);
-  const forHow = `the primary ${primaryName} has not answered for ${(elapsed / 1000).toFixed(1)}s`;
-  if (elapsed < observation.failoverAfterMs) {
+  const forHow = terminating
+    ? `the primary ${primaryName} is terminating and has stopped answering`
+    : `the primary ${primaryName} has not answered for ${(elapsed / 1000).toFixed(1)}s`;
+  if (!terminating && elapsed < observation.failoverAfterMs) {
     return { kind: 'wait', reason: `${forHow}; failover after ${(observation.failoverAfterMs / 1000).toFixed(1)}s` };
   }
   if (!observation.autoFailover) {
