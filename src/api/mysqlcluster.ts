@@ -198,7 +198,10 @@ export const mysqlClusterSpec = s.object(
     size: s.quantity({ description: 'Storage per instance, such as 20Gi. Defaults to 10Gi. It can grow (where the StorageClass allows volume expansion) but not shrink.' }),
     persistence,
     storageClassName: s.string({ description: 'StorageClass of the volumes. Defaults to the cluster default.', maxLength: 253 }),
-    image: s.string({ description: 'MariaDB container image. Defaults to the image the operator was released with.', maxLength: 512 }),
+    image: s.string({
+      description: `MariaDB container image (10.11 or later) that follows the official mariadb image's contract (MARIADB_ROOT_PASSWORD, /docker-entrypoint-initdb.d). Defaults to ${defaultMariadbImage}. Changing it rolls the cluster: readers first, then a switchover, then the former writer.`,
+      maxLength: 512,
+    }),
     imagePullPolicy: s.enumeration(['Always', 'IfNotPresent', 'Never'] as const, {
       description: 'Pull policy for the MariaDB image.',
     }),
