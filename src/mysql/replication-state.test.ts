@@ -10,6 +10,7 @@ const variables = {
   gtidStrictMode: 1n,
   gtidCurrentPos: '0-1-12',
   gtidBinlogPos: '0-1-12',
+  gtidBinlogState: '0-1-12',
   gtidSlavePos: '0-1-12',
   masterEnabled: 0n,
   slaveEnabled: 1n,
@@ -55,6 +56,7 @@ describe('replicationStateFromRows', () => {
       gtidStrictMode: true,
       gtidCurrentPos: '0-1-12',
       gtidBinlogPos: '0-1-12',
+      gtidBinlogState: '0-1-12',
       gtidSlavePos: '0-1-12',
       semiSync: {
         masterEnabled: false,

@@ -21,6 +21,8 @@ export interface ReplicationState {
   readonly gtidCurrentPos: string;
   /** @@gtid_binlog_pos: the last transaction in this server's binary log, per domain. */
   readonly gtidBinlogPos: string;
+  /** @@gtid_binlog_state: the last transaction of each (domain, server_id) in the binary log; what errant-transaction checks compare. */
+  readonly gtidBinlogState: string;
   /** @@gtid_slave_pos: the last transaction the replica SQL thread applied, per domain. */
   readonly gtidSlavePos: string;
   readonly semiSync: SemiSyncState;
@@ -92,7 +94,7 @@ export interface ReplicaStatus {
 export const variablesSql =
   'SELECT @@global.server_id AS serverId, @@global.read_only AS readOnly, @@global.log_bin AS logBin, ' +
   '@@global.gtid_strict_mode AS gtidStrictMode, @@global.gtid_current_pos AS gtidCurrentPos, ' +
-  '@@global.gtid_binlog_pos AS gtidBinlogPos, @@global.gtid_slave_pos AS gtidSlavePos, ' +
+  '@@global.gtid_binlog_pos AS gtidBinlogPos, @@global.gtid_binlog_state AS gtidBinlogState, @@global.gtid_slave_pos AS gtidSlavePos, ' +
   '@@global.rpl_semi_sync_master_enabled AS masterEnabled, @@global.rpl_semi_sync_slave_enabled AS slaveEnabled, ' +
   '@@global.rpl_semi_sync_master_timeout AS masterTimeoutMs, @@global.rpl_semi_sync_master_wait_point AS masterWaitPoint, ' +
   '@@global.rpl_semi_sync_master_wait_no_slave AS masterWaitNoSlave';
@@ -145,6 +147,7 @@ export function replicationStateFromRows(variables: Row, status: readonly Row[],
     gtidStrictMode: flag(variables, 'gtidStrictMode'),
     gtidCurrentPos: text(variables, 'gtidCurrentPos'),
     gtidBinlogPos: text(variables, 'gtidBinlogPos'),
+    gtidBinlogState: text(variables, 'gtidBinlogState'),
     gtidSlavePos: text(variables, 'gtidSlavePos'),
     semiSync: {
       masterEnabled: flag(variables, 'masterEnabled'),
