@@ -398,8 +398,12 @@ export class MySQLClient {
         try {
           return await work((statement) => this.#sendObserved(connection, statement));
         } finally {
-          // The pool drops a connection that is no longer valid instead of keeping it.
-          connection.destroy();
+          // A polite COM_QUIT (a dropped socket would be an "Aborted
+          // connection" warning in the server's log); the pool then drops
+          // the connection, which is no longer valid, instead of keeping it.
+          await connection.end().catch(() => {
+            connection.destroy();
+          });
         }
       });
     } catch (error) {

@@ -159,7 +159,10 @@ export class Replication {
    * first turns that (sql_log_off) and the slow log off for itself; CHANGE
    * MASTER and user variables are not written to the binary log. The
    * connection is closed afterwards, which discards the variable. Errors
-   * from these statements have the password redacted as well.
+   * from these statements have the password redacted as well. What remains
+   * is MariaDB's own: the replica keeps the password in master.info in its
+   * data directory, and while CHANGE MASTER runs (milliseconds) the process
+   * list, to accounts with PROCESS, may show the statement the server built.
    */
   async configureReplica(source: ReplicationSource, options: { fromOwnBinlog?: boolean; waitConnectedMs?: number } = {}): Promise<void> {
     const prefix = changeMasterPrefix(source);

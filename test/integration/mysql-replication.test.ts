@@ -385,7 +385,7 @@ describe('MySQLClient replication', () => {
     assert.equal(error.errno, 1236);
   });
 
-  it('keeps the replication password out of errors, replica status and the general log', async (t) => {
+  it('keeps the replication password out of errors, replica status, the general log and the error log', async (t) => {
     const { primary, replicas } = await replicaSet(t);
     const [replica] = replicas;
     const log = join(dir, `general-${sets}.log`);
@@ -421,7 +421,12 @@ describe('MySQLClient replication', () => {
     await adminQuery(replica.server, 'SET GLOBAL general_log = OFF');
     const text = readFileSync(log, 'utf8');
     assert.match(text, /SHOW ALL SLAVES STATUS/, 'the general log was on');
-    for (const secret of [wrong, replicationPassword, awkward]) assert.equal(text.includes(secret), false, `${secret} in the general log`);
+    const errorLog = readFileSync(replica.server.process.logFile, 'utf8');
+    assert.match(errorLog, /Access denied for user 'replication'/, 'the replica logged its failed attempts');
+    for (const secret of [wrong, replicationPassword, awkward]) {
+      assert.equal(text.includes(secret), false, `${secret} in the general log`);
+      assert.equal(errorLog.includes(secret), false, `${secret} in the error log`);
+    }
   });
 
   it('refuses a malformed source before sending anything', async (t) => {
