@@ -353,6 +353,27 @@ describe('MySQLClient replication', () => {
     assert.equal(stopped.replica.ioThread, 'Yes', 'it still receives');
   });
 
+  it('refuses to rejoin an old primary holding a transaction the new primary lacks: IO error 1236', async (t) => {
+    const { primary: a, replicas } = await replicaSet(t);
+    const [b] = replicas;
+    await shopDatabase(a);
+    await a.client.replication.demote({ exceptUsers: [] });
+    assert.equal(await b.client.replication.waitForGtid((await a.client.replication.replicationState()).gtidBinlogPos, 20), 'reached');
+    await b.client.replication.promote({ semiSyncMaster: false });
+    // Written on the old primary after the new one took over: e.g. a commit that never got its acknowledgement.
+    await insertOrders(a, [100]);
+    const error = await a.client.replication.configureReplica(sourceOf(b.server), { fromOwnBinlog: true, waitConnectedMs: 20_000 }).then(
+      () => assert.fail('an old primary with an errant transaction must not rejoin'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof ReplicaConnectionError, inspect(error));
+    assert.equal(error.errno, 1236);
+    assert.match(error.message, /not in the master's binlog|which is not in/i);
+    const state = await a.client.replication.replicationState();
+    assert.equal(state.replica?.lastIoErrno, 1236);
+    assert.deepEqual(await orderIds(b), [], 'nothing of it reached the new primary');
+  });
+
   it('reports a replica whose primary purged the binary logs it needs as IO error 1236', async (t) => {
     const { primary, replicas } = await replicaSet(t);
     await shopDatabase(primary);
