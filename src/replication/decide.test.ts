@@ -114,7 +114,16 @@ const situations: Situation[] = [
     name: 'recorded primary has lost its data while a replica has some: blocked, nothing rebuilt',
     observation: cluster({ instances: [instance(0, { server: server({ readOnly: false, pos: '' }) }), replicaInstance(1), replicaInstance(2)] }),
     expected: { kind: 'blocked' },
-    reason: /db-0 has no data while db-1 has transactions/,
+    reason: /db-0 has no data while db-1 has transactions.*restore its volume, or set spec\.primary to 1 to fail over to db-1/,
+  },
+  {
+    name: 'recorded primary has lost its data and spec.primary names the most advanced replica: fail over to it',
+    observation: cluster({
+      desiredPrimaryIndex: 2,
+      instances: [instance(0, { server: server({ readOnly: false, pos: '' }) }), replicaInstance(1, 'db-0', '0-1-99'), replicaInstance(2)],
+    }),
+    expected: { kind: 'failover', from: 'db-0', to: 'db-2' },
+    reason: /spec\.primary chooses db-2/,
   },
   {
     name: 'primary silent for 2 s of 5: wait',

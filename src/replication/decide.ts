@@ -8,7 +8,8 @@
 // 1. an operation recorded in status is continued, never a second one started;
 // 2. without a recorded primary: fence a split brain, then bootstrap;
 // 3. any writable instance besides the recorded primary is fenced;
-// 4. an unreachable primary: wait, then fail over (or say why not);
+// 4. an unreachable primary: wait, then fail over (or say why not); a
+//    reachable one with no data while others have some: blocked;
 // 5. a primary that is leaving (pod terminating, node cordoned, scaled away)
 //    is switched over at once; a changed spec.primary when its target is ready;
 // 6. the primary is made writable if it is not;
@@ -84,7 +85,8 @@ export function decide(observation: ClusterObservation): Decision {
   const intruders = observation.instances.filter((i) => i.name !== primaryName && isReachable(i) && !i.server.readOnly);
   if (intruders.length > 0) {
     const names = intruders.map((i) => i.name).join(', ');
-    return { kind: 'fence', instances: intruders.map((i) => i.name), reason: `${names} accepts writes but ${primaryName} is the primary` };
+    const verb = intruders.length === 1 ? 'accepts' : 'accept';
+    return { kind: 'fence', instances: intruders.map((i) => i.name), reason: `${names} ${verb} writes but ${primaryName} is the primary` };
   }
 
   const primary = observation.instances.find((i) => i.name === primaryName);
@@ -125,17 +127,27 @@ function leavingReason(observation: ClusterObservation, primary: Reachable): str
   return undefined;
 }
 
-/** Blocked when the recorded primary has no data while another instance has some: its volume was likely replaced. */
+/**
+ * The recorded primary has no transaction while another instance has some:
+ * its volume was likely replaced, and making it writable or rebuilding the
+ * replicas from it would throw the data away. Blocked, unless spec.primary
+ * names the replica a failover would choose: then fail over to it (nothing on
+ * the empty primary can be lost).
+ */
 function lostData(observation: ClusterObservation, primary: Reachable): Decision | undefined {
   if (historyOf(primary.server).length > 0) return undefined;
   const holder = observation.instances.find((i) => i.name !== primary.name && isReachable(i) && historyOf(i.server).length > 0);
   if (holder === undefined) return undefined;
-  return {
-    kind: 'blocked',
-    reason:
-      `the primary ${primary.name} has no data while ${holder.name} has transactions; its volume may have been replaced. ` +
-      `It is kept as it is: restore its volume, or move the primary by hand`,
-  };
+  const why = `the primary ${primary.name} has no data while ${holder.name} has transactions; its volume may have been replaced`;
+  const choice = chooseFailoverTarget(observation, primary.name);
+  if (choice.kind === 'chosen' && choice.target.index === observation.desiredPrimaryIndex) {
+    return { kind: 'failover', from: primary.name, to: choice.target.name, reason: `${why}; spec.primary chooses ${choice.target.name}` };
+  }
+  const remedy =
+    choice.kind === 'chosen'
+      ? `set spec.primary to ${choice.target.index} to fail over to ${choice.target.name}`
+      : `fail over by hand (no automatic choice: ${choice.reason})`;
+  return { kind: 'blocked', reason: `${why}. Nothing is changed: restore its volume, or ${remedy}` };
 }
 
 /**
