@@ -164,7 +164,21 @@ export function rollBackIsSafe(operation: Operation): boolean {
   return operation.type === 'Switchover' && ['fenceOldPrimary', 'waitForCatchUp', 'promoteTarget'].includes(operation.step);
 }
 
-/** The pure transition from a step's result to what the controller does next. */
+/**
+ * The pure transition from a step's result to what the controller does next.
+ * - done: the next step ('complete' after the last one; after chooseTarget,
+ *   `to` becomes the reported target; after rollBack, 'complete' with the old
+ *   primary and outcome 'rolledBack').
+ * - retry: the same step, attempt + 1.
+ * - abort, switchover: rollBack while rollBackIsSafe; an aborted rollBack is
+ *   abandoned with the old primary; later steps are abandoned with the target.
+ * - abort, failover: fenceReplicas and chooseTarget cancel (abandon with the
+ *   old primary: nothing was promoted); waitForRelayApplied and promoteTarget
+ *   go back to chooseTarget; moveWriter and repointReplicas are abandoned with
+ *   the target (clients may write to it already).
+ * - anything at 'done': 'complete'.
+ * Throws only for a chooseTarget 'done' without a target (an executor bug).
+ */
 export function nextStep(operation: Operation, result: StepResult): Transition {
   switch (result.outcome) {
     case 'retry':
