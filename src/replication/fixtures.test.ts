@@ -3,7 +3,10 @@
 // situation with small overrides, so each table row shows only what differs.
 // Named *.test.ts so that the build (tsconfig.build.json) leaves it out; it
 // holds no tests itself.
-import { parseGtidPosition, parseGtidState } from './gtid.ts';
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { decide } from './decide.ts';
+import { formatGtidList, parseGtidPosition, parseGtidState, type Gtid } from './gtid.ts';
 import type { ClusterObservation, InstanceObservation, ReplicaObservation, ServerObservation } from './observations.ts';
 
 export interface ServerShape {
@@ -93,4 +96,31 @@ export function cluster(shape: Partial<ClusterObservation> & { currentPrimary?: 
     ...rest,
     instances,
   };
+}
+
+/** One row of a decision table. */
+export interface Situation {
+  name: string;
+  observation: ClusterObservation;
+  /** Fields the decision must have exactly; `reason` only when listed here, `errant` never (see below). */
+  expected: Record<string, unknown>;
+  /** A pattern the decision's reason must match. */
+  reason?: RegExp;
+  /** The decision's errant transactions, formatted. */
+  errant?: string;
+}
+
+/** One test per situation: decide() on its observation gives the expected decision. */
+export function checkSituations(situations: readonly Situation[]): void {
+  for (const situation of situations) {
+    it(situation.name, () => {
+      const decision = decide(situation.observation) as { kind: string; reason?: string; errant?: readonly Gtid[] };
+      const { reason, errant, ...rest } = decision;
+      const { reason: exactReason, ...expected } = situation.expected;
+      assert.deepEqual(rest, expected);
+      if (exactReason !== undefined) assert.equal(reason, exactReason);
+      if (situation.reason !== undefined) assert.match(reason ?? '', situation.reason);
+      if (situation.errant !== undefined) assert.equal(formatGtidList(errant ?? []), situation.errant);
+    });
+  }
 }
