@@ -171,7 +171,13 @@ const situations: Situation[] = [
     name: 'spec.primary changed to a lagging replica: wait',
     observation: cluster({ desiredPrimaryIndex: 1, instances: [healthyPrimary(), replicaInstance(1, 'db-0', '0-1-60', { secondsBehind: 30 }), replicaInstance(2)] }),
     expected: { kind: 'wait' },
-    reason: /spec\.primary asks for db-1, which is not yet a ready replica within 5s of db-0/,
+    reason: /spec\.primary asks for db-1, which cannot take over yet: db-1 is 30s behind db-0 \(at most 5s\)/,
+  },
+  {
+    name: 'spec.primary names a replica on a cordoned node: wait, saying so',
+    observation: cluster({ desiredPrimaryIndex: 2, instances: [healthyPrimary(), replicaInstance(1), { ...replicaInstance(2), nodeUnschedulable: true }] }),
+    expected: { kind: 'wait' },
+    reason: /spec\.primary asks for db-2, which cannot take over yet: db-2's node node-2 is cordoned or draining/,
   },
   {
     name: 'replica replicating from the wrong source',

@@ -19,7 +19,7 @@ import { formatGtidList, mostAdvanced, type Gtid } from './gtid.ts';
 import type { ClusterObservation, InstanceObservation, ServerObservation } from './observations.ts';
 import type { Operation } from './operation.ts';
 import { historyOf, replicaHealth, type RebuildCause } from './replica-health.ts';
-import { canTakeOverPlanned, chooseFailoverTarget, chooseSwitchoverTarget, preferenceOrder, switchoverLagLimitSeconds } from './targets.ts';
+import { chooseFailoverTarget, chooseSwitchoverTarget, preferenceOrder, switchoverLagLimitSeconds, whyNotPlannedTarget } from './targets.ts';
 
 /** Start a planned switchover from `from` to `to` (operation.ts: startOperation). */
 export interface SwitchoverDecision {
@@ -104,11 +104,17 @@ export function decide(observation: ClusterObservation): Decision {
   } else if (observation.desiredPrimaryIndex !== undefined && observation.desiredPrimaryIndex !== primary.index) {
     const desired = observation.instances.find((i) => i.index === observation.desiredPrimaryIndex);
     const lag = desired?.server?.replica?.secondsBehind;
-    if (desired !== undefined && canTakeOverPlanned(observation, desired, primary) && lag !== undefined && lag <= switchoverLagLimitSeconds) {
+    const whyNot =
+      desired === undefined
+        ? `instance ${observation.desiredPrimaryIndex} is not observed`
+        : (whyNotPlannedTarget(observation, desired, primary) ??
+          (lag === undefined || lag > switchoverLagLimitSeconds
+            ? `${desired.name} is ${lag === undefined ? 'an unknown time' : `${lag}s`} behind ${primary.name} (at most ${switchoverLagLimitSeconds}s)`
+            : undefined));
+    if (desired !== undefined && whyNot === undefined) {
       return { kind: 'switchover', from: primary.name, to: desired.name, reason: `spec.primary is ${desired.index}` };
     }
-    const name = desired?.name ?? `instance ${observation.desiredPrimaryIndex}`;
-    waitReason = `spec.primary asks for ${name}, which is not yet a ready replica within ${switchoverLagLimitSeconds}s of ${primary.name}`;
+    waitReason = `spec.primary asks for ${desired?.name ?? `instance ${observation.desiredPrimaryIndex}`}, which cannot take over yet: ${whyNot ?? ''}`;
   }
 
   if (primary.server.readOnly || (primary.server.replica !== undefined && primary.server.replica.ioThread !== 'No')) {

@@ -38,15 +38,34 @@ export function preferenceOrder(observation: ClusterObservation): (a: InstanceOb
 }
 
 /**
- * Whether `instance` can take over from `primary` in a switchover: pod ready and
- * staying (not terminating, node schedulable, within the desired count), and a
- * healthy replica of the primary (threads running, no errant transaction).
+ * Why `instance` cannot take over from `primary` in a switchover, or undefined
+ * when it can: it must be a ready pod that stays (not terminating, node
+ * schedulable, within the desired count) and a healthy replica of the primary
+ * (both threads running, no errant transaction).
  */
-export function canTakeOverPlanned(observation: ClusterObservation, instance: InstanceObservation, primary: Reachable): boolean {
-  if (instance.name === primary.name || !instance.podReady || instance.nodeUnschedulable) return false;
-  if (instance.index >= observation.instanceCount) return false;
+export function whyNotPlannedTarget(observation: ClusterObservation, instance: InstanceObservation, primary: Reachable): string | undefined {
+  if (instance.name === primary.name) return `${instance.name} is the primary`;
+  if (!instance.exists) return `${instance.name} has no pod`;
+  if (instance.podDeleting) return `${instance.name} is terminating`;
+  if (instance.nodeUnschedulable) return `${instance.name}'s node ${instance.nodeName ?? ''} is cordoned or draining`;
+  if (instance.index >= observation.instanceCount) return `${instance.name} is being removed by scaling down`;
+  if (!instance.podReady) return `${instance.name} is not ready`;
   const health = replicaHealth(instance, primary);
-  return health.kind === 'healthy' && instance.server?.replica?.ioThread === 'Yes';
+  switch (health.kind) {
+    case 'unavailable':
+      return `${instance.name} does not answer`;
+    case 'configure':
+    case 'rebuild':
+    case 'quarantine':
+      return health.reason;
+    case 'healthy':
+      return instance.server?.replica?.ioThread === 'Yes' ? undefined : `${instance.name} is still connecting to ${primary.name}`;
+  }
+}
+
+/** Whether whyNotPlannedTarget finds nothing against `instance`. */
+export function canTakeOverPlanned(observation: ClusterObservation, instance: InstanceObservation, primary: Reachable): boolean {
+  return whyNotPlannedTarget(observation, instance, primary) === undefined;
 }
 
 /**
