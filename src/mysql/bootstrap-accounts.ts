@@ -59,6 +59,7 @@ export const operatorPrivileges: readonly { readonly privilege: string; readonly
   { privilege: 'PROCESS', why: 'lists other sessions, to close application connections on a writer being demoted' },
   { privilege: 'CONNECTION ADMIN', why: 'kills those sessions, and lets the operator in when max_connections is reached' },
   { privilege: 'READ_ONLY ADMIN', why: 'turns read_only on (fencing a writer) and off (promoting a reader); since 10.11 SUPER no longer includes it' },
+  { privilege: 'RELOAD', why: 'RESET SLAVE ALL: a reader being promoted forgets its source (MariaDB 10.11 asks RELOAD for it)' },
   { privilege: 'REPLICATION SLAVE ADMIN', why: 'CHANGE MASTER, START/STOP SLAVE, RESET SLAVE: points readers at the writer and promotes one' },
   { privilege: 'REPLICATION MASTER ADMIN', why: 'sets the semi-synchronous master variables on the writer' },
   { privilege: 'BINLOG MONITOR', why: 'reads the binary log position (gtid_binlog_pos, SHOW BINLOG STATUS) to compare instances' },
@@ -66,10 +67,14 @@ export const operatorPrivileges: readonly { readonly privilege: string; readonly
   { privilege: 'SUPER', why: 'SET GLOBAL of the dynamic server options in spec.myCnf, which MariaDB guards with SUPER' },
 ];
 
-/** The replication account only reads binary logs. */
+/**
+ * The replication account only reads binary logs. Replication.ensureReplicationUser
+ * grants exactly these on every new writer: a difference would be revoked
+ * there, and that revoke is a write which, on a first writer whose semi-sync
+ * waits with no replica connected yet, never commits.
+ */
 export const replicationPrivileges: readonly { readonly privilege: string; readonly why: string }[] = [
-  { privilege: 'REPLICATION SLAVE', why: 'a reader connects with it and reads the binary log' },
-  { privilege: 'BINLOG MONITOR', why: 'lets a reader (and a seeding copy) see the writer\'s binary log position' },
+  { privilege: 'REPLICATION SLAVE', why: 'a reader connects with it and reads the binary log, semi-sync acknowledgements included' },
 ];
 
 export interface BootstrapAccount {

@@ -11,6 +11,7 @@
 //
 // The account the client connects with needs replicationControlPrivileges
 // (below) besides what the database and user methods need.
+import { replicationPrivileges } from './bootstrap-accounts.ts';
 import { MySQLError } from './errors.ts';
 import type { Grant } from './grants.ts';
 import { hashForNewPassword, passwordMatches, type StoredCredentials } from './password.ts';
@@ -98,8 +99,14 @@ export const replicationControlPrivileges: readonly string[] = [
  */
 const passwordVariable = '@flightdeck_replication_password';
 
-/** Only REPLICATION SLAVE: all a MariaDB 10.11 replica needs of its source, semi-sync acknowledgements included. */
-const replicationGrants: readonly Grant[] = [{ database: '*', table: '*', privileges: ['REPLICATION SLAVE'], withGrantOption: false }];
+/**
+ * What the managed cluster's initdb grants the replication account (only
+ * REPLICATION SLAVE: all a MariaDB 10.11 replica needs of its source,
+ * semi-sync acknowledgements included), so that ensuring it changes nothing there.
+ */
+const replicationGrants: readonly Grant[] = [
+  { database: '*', table: '*', privileges: replicationPrivileges.map((p) => p.privilege), withGrantOption: false },
+];
 
 const pollIntervalMs = 100;
 

@@ -28,7 +28,7 @@ describe('credentialsSecret', () => {
     assert.ok(sql.indexOf('SET sql_log_bin = 0;') < sql.indexOf('CREATE USER'));
     assert.ok(sql.includes(`CREATE USER 'flightdeck_operator'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash('op-secret-3')}';`));
     assert.ok(sql.includes(`CREATE USER 'flightdeck_replication'@'%' IDENTIFIED BY PASSWORD '${nativePasswordHash('repl-secret-2')}';`));
-    assert.match(sql, /GRANT REPLICATION SLAVE, BINLOG MONITOR ON \*\.\* TO 'flightdeck_replication'@'%';/);
+    assert.match(sql, /GRANT REPLICATION SLAVE ON \*\.\* TO 'flightdeck_replication'@'%';/);
     assert.match(sql, /GRANT SELECT, .*READ_ONLY ADMIN.* ON \*\.\* TO 'flightdeck_operator'@'%' WITH GRANT OPTION;/);
     assert.doesNotMatch(sql, /ALL PRIVILEGES|\bFILE\b|SHUTDOWN/);
   });

@@ -67,15 +67,19 @@ export function replicaSemiSync(settings: ReplicationSettings): { master: boolea
 }
 
 /**
- * Makes `instance` the writer: replication stopped and forgotten, semi-sync
- * master on, read-only off — in that order (Replication.promote), after the
- * replication account is in place (it replicates to every replica from here).
+ * Makes `instance` the writer: the replication account in place first (it
+ * replicates to every replica from here), then replication stopped and
+ * forgotten, semi-sync master on, read-only off — in that order
+ * (Replication.promote). The account comes first because, once semi-sync
+ * waits with no replica connected, creating it would wait for an
+ * acknowledgement that no replica can send before the account exists: the
+ * first writer of a new cluster would hang there for good.
  */
 export async function makeWriter(access: InstanceAccess, instance: string, settings: ReplicationSettings, signal: AbortSignal): Promise<void> {
   await onInstance(access, instance, 'making it the writer', async (client) => {
+    await client.replication.ensureReplicationUser(settings.replicationUser, '%', settings.replicationPassword);
     await client.replication.setSemiSync(writerSemiSync(settings));
     await client.replication.promote({ semiSyncMaster: settings.semiSync });
-    await client.replication.ensureReplicationUser(settings.replicationUser, '%', settings.replicationPassword);
   }, signal);
 }
 
