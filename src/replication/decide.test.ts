@@ -139,7 +139,7 @@ const situations: Situation[] = [
       ],
     }),
     expected: { kind: 'wait' },
-    reason: /cordoned or draining, but no replica can take over yet/,
+    reason: /cordoned or draining, but no replica can take over yet: db-1's node node-1 is cordoned or draining; db-2's node node-2 is cordoned or draining$/,
   },
   {
     name: "primary's node cordoned, no target, a replica to configure: configuring goes first",

@@ -100,7 +100,11 @@ export function decide(observation: ClusterObservation): Decision {
   if (leaving !== undefined) {
     const target = chooseSwitchoverTarget(observation, primary);
     if (target !== undefined) return { kind: 'switchover', from: primary.name, to: target.name, reason: leaving };
-    waitReason = `${leaving}, but no replica can take over yet (each must be ready, replicating without error, on a schedulable node)`;
+    const obstacles = observation.instances
+      .filter((i) => i.name !== primary.name)
+      .map((i) => whyNotPlannedTarget(observation, i, primary))
+      .filter((text) => text !== undefined);
+    waitReason = `${leaving}, but no replica can take over yet: ${obstacles.length > 0 ? obstacles.join('; ') : 'there is none'}`;
   } else if (observation.desiredPrimaryIndex !== undefined && observation.desiredPrimaryIndex !== primary.index) {
     const desired = observation.instances.find((i) => i.index === observation.desiredPrimaryIndex);
     const lag = desired?.server?.replica?.secondsBehind;
