@@ -3,7 +3,7 @@
 // ~/.cache/flightdeck/images, keyed by their inputs:
 //
 //   registry.k8s.io/pause:3.10        the sandbox image: the pause program of test/env/kubebuild
-//   flightdeck.local/mariadb:10.11    Debian's mariadb-server on a debootstrap root file system
+//   flightdeck.local/mariadb:10.11    Debian's mariadb-server, mariadb-backup and socat on a debootstrap root file system
 //   flightdeck.local/operator:dev     Node.js 24 and this checkout's operator, compiled (operatorImage)
 //
 // Manifests use them with `imagePullPolicy: IfNotPresent`; the nodes import
@@ -72,14 +72,16 @@ const mariadbFiles = join(repoRoot, 'test/env/images/mariadb');
  * official image's MARIADB_* variables (see mariadb/docker-entrypoint.sh),
  * the data in /var/lib/mysql, `/run/mysqld` present, and the server running as
  * mysql (uid and gid 999, as in the official image). The `mariadb` client is
- * in it too.
+ * in it too, and `mariadb-backup` and `socat` to stream a copy of the data
+ * from one instance to another.
  */
 export async function mariadbImage(): Promise<LocalImage> {
   const root = await debianRootfs({
     name: 'mariadb',
     // The official image's ids, so fsGroup and runAsUser values carry over.
     before: 'groupadd --system --gid 999 mysql && useradd --system --uid 999 --gid 999 --home-dir /var/lib/mysql --no-create-home --shell /usr/sbin/nologin mysql',
-    packages: ['mariadb-server', 'mariadb-client'],
+    // mariadb-backup and socat: a new replica is seeded from a consistent copy of another instance's data, streamed between pods.
+    packages: ['mariadb-server', 'mariadb-client', 'mariadb-backup', 'socat'],
     files: {
       'usr/local/bin/docker-entrypoint.sh': join(mariadbFiles, 'docker-entrypoint.sh'),
       'etc/mysql/mariadb.conf.d/99-container.cnf': join(mariadbFiles, 'container.cnf'),
