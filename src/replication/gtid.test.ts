@@ -11,6 +11,7 @@ import {
   mostAdvanced,
   parseGtidPosition,
   parseGtidState,
+  seededBinlogState,
 } from './gtid.ts';
 
 const pos = parseGtidPosition;
@@ -119,6 +120,28 @@ describe('errantTransactions', () => {
 
   it('shows why a position is not enough for the primary: a former primary looks errant', () => {
     assert.equal(formatGtidList(errantTransactions(state('0-1-100'), pos('0-2-150'))), '0-1-100');
+  });
+});
+
+describe('seededBinlogState', () => {
+  const table: [string, string, string, string][] = [
+    ['a copy of a first primary is its position', '0-1-100', '0-1-90', '0-1-90'],
+    ['earlier primaries are remembered', '0-1-100,0-2-150,0-5-40', '0-2-140', '0-1-100,0-2-140,0-5-40'],
+    ['another server that wrote after the copy point is left out', '0-1-100,0-2-150', '0-1-100', '0-1-100'],
+    ['a domain the copy does not have is left out', '0-1-100,1-1-7', '0-1-100', '0-1-100'],
+    ['an empty copy gives an empty state', '0-1-100', '', ''],
+  ];
+  for (const [name, source, copy, expected] of table) {
+    it(name, () => {
+      assert.equal(formatGtidList(seededBinlogState(state(source), pos(copy))), expected);
+    });
+  }
+
+  it('makes a later failover see no errant transaction on the other instances', () => {
+    // db-2 is seeded from db-1 (server 2) after a failover from db-0 (server 1), then promoted.
+    const promoted = mergeGtidStates(seededBinlogState(state('0-1-100,0-2-150'), pos('0-2-150')), pos('0-3-151'));
+    assert.equal(formatGtidList(errantTransactions(state('0-1-100,0-2-150'), promoted)), '');
+    assert.equal(formatGtidList(errantTransactions(state('0-1-100,0-2-150'), pos('0-2-150'))), '0-1-100');
   });
 });
 

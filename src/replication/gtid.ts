@@ -214,6 +214,27 @@ export function errantTransactions(replica: GtidState, primary: GtidState): Gtid
   });
 }
 
+/**
+ * The gtid_binlog_state to give an instance seeded from a copy (mariadb-backup)
+ * of `source`, whose data stops at `copyPosition` (the GTID position the backup
+ * recorded). Without it the new instance's binlog state would start empty and
+ * forget the server_ids of earlier primaries (see errantTransactions). Per
+ * domain d of the copy, at (d, s, n): (d, s, n) itself, and each other server's
+ * entry of the source's state with a seq below n (under strict mode those came
+ * before the copy point). Entries at or above n from other servers, and domains
+ * the copy does not have, were written after the copy: leaving them out keeps
+ * the state from claiming transactions the data lacks. To apply on the new
+ * instance before it replicates: RESET MASTER, SET GLOBAL gtid_binlog_state,
+ * SET GLOBAL gtid_slave_pos to `copyPosition`.
+ */
+export function seededBinlogState(sourceState: GtidState, copyPosition: GtidPosition): GtidState {
+  const kept = sourceState.filter((gtid) => {
+    const tip = copyPosition.find((c) => c.domain === gtid.domain);
+    return tip !== undefined && gtid.server !== tip.server && gtid.seq < tip.seq;
+  });
+  return mergeGtidStates(kept, copyPosition);
+}
+
 /** The outcome of choosing the most advanced of several candidates. */
 export type MostAdvanced<T> =
   /** No candidates were given. */
