@@ -26,6 +26,8 @@ export async function writeStatus(
   object: StatusObject,
   fields: Record<string, unknown>,
   readiness: Readiness,
+  /** Conditions besides Ready (e.g. a cluster's Replicating); changes of them are not told as Events. */
+  otherConditions: readonly ConditionUpdate[] = [],
 ): Promise<void> {
   const generation = object.metadata.generation ?? 0;
   const update: ConditionUpdate = {
@@ -35,7 +37,8 @@ export async function writeStatus(
     message: readiness.message,
   };
   const previous = object.status?.conditions?.find((c) => c.type === 'Ready');
-  const conditions = setCondition(object.status?.conditions, update, generation, context.now());
+  let conditions = setCondition(object.status?.conditions, update, generation, context.now());
+  for (const other of otherConditions) conditions = setCondition(conditions, other, generation, context.now());
   const status = { ...fields, conditions, observedGeneration: generation };
   if (isDeepStrictEqual(stripUndefined(object.status ?? {}), stripUndefined(status))) return;
 

@@ -10,6 +10,8 @@ import { fence, makeReplica, makeWriter, onInstance } from './sql-steps.ts';
 
 /** The cluster's record (status in Kubernetes) that decisions write before they act. */
 export interface ClusterRecorder {
+  /** The writer as recorded now (status.currentPrimary). */
+  currentPrimary(): string | undefined;
   /** Records `primary` as the writer (status.currentPrimary) before it is made writable. */
   recordPrimary(primary: string, signal: AbortSignal): Promise<void>;
   /** Persists the operation about to run `operation.step`; has taken effect when it resolves. */
@@ -83,6 +85,18 @@ export async function act(decision: Decision, deps: ActDependencies, signal: Abo
     case 'continue':
       return runToEnd(decision.operation, deps, signal);
     case 'rebuild':
+      // An empty instance may replicate from the very first transaction while
+      // the writer still has every binary log since then: MariaDB refuses
+      // (error 1236) when it does not, and the decision then asks for a copy.
+      if (decision.cause === 'empty') {
+        const writer = recorder.currentPrimary() ?? decision.source;
+        const problems = await eachInstance(
+          [decision.instance],
+          (name) => makeReplica(access, name, writer, settings, signal, { fromOwnBinlog: true }),
+          signal,
+        );
+        return { kind: 'acted', summary: `${decision.instance} replicates from the first transaction of ${writer}`, problems };
+      }
       return { kind: 'needsRebuild', instance: decision.instance, reason: decision.reason };
     case 'quarantine':
       await eachInstance([decision.instance], async (name) => {
