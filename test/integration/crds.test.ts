@@ -303,6 +303,29 @@ describe('managed cluster names and new fields', () => {
     assert.match(mixed.stderr, /spec.external cannot be combined with fields for a managed server/);
   });
 
+  it('keeps the status of an operation in progress, the last switchover and per-instance problems as written', () => {
+    const ns = namespace('opstatus');
+    assert.equal(apply({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLCluster', metadata: { name: 'db', namespace: ns }, spec: { readerCount: 1 } }).status, 0);
+    const status = {
+      currentPrimary: 'db-0',
+      instances: 2,
+      readyInstances: 2,
+      operation: { type: 'Switchover', from: 'db-0', to: 'db-1', reason: 'node drained', step: 'waitForCatchUp', startedAt: '2026-01-01T00:00:00Z' },
+      lastSwitchover: { time: '2025-12-31T00:00:00Z', from: 'db-1', to: 'db-0', reason: 'spec.primary', durationSeconds: '0.734' },
+      lastFailover: { time: '2025-12-30T00:00:00Z', from: 'db-0', to: 'db-1', reason: 'writer unreachable', durationSeconds: '3' },
+      instanceStatuses: [
+        { name: 'db-0', index: 0, node: 'node-a', role: 'Writer', ready: true },
+        { name: 'db-1', index: 1, node: 'node-b', role: 'Reader', ready: false, problem: 'errant transactions: 0-101-5' },
+      ],
+    };
+    kubectl(k, ['patch', 'mysqlcluster', 'db', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+    const stored = JSON.parse(kubectl(k, ['get', 'mysqlcluster', 'db', '-n', ns, '-o', 'json'])) as { status: unknown };
+    assert.deepEqual(stored.status, status);
+    const refused = kubectlResult(k, ['patch', 'mysqlcluster', 'db', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { lastSwitchover: { durationSeconds: '1.5s' } } })]);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /durationSeconds/);
+  });
+
   it('shows primary, instances and ready instances as columns', () => {
     const ns = namespace('mycolumns');
     assert.equal(apply({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLCluster', metadata: { name: 'db', namespace: ns }, spec: { readerCount: 2 } }).status, 0);
