@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ReplicationSettings } from '../../../../api/normalize.ts';
-import { configMap, semiSyncNoFallbackTimeoutMs, semiSyncSettings, serverConfig } from './config.ts';
+import { bufferPoolBytes, configMap, memoryBytes, semiSyncNoFallbackTimeoutMs, semiSyncSettings, serverConfig } from './config.ts';
 
 const replication: ReplicationSettings = {
   mode: 'SemiSync',
@@ -69,6 +69,26 @@ describe('serverConfig', () => {
     assert.equal(serverConfig({ myCnf: 'max_connections = 900', replication }).restartChecksum, base);
     assert.equal(serverConfig({ myCnf: 'max_connections = 100', replication: { ...replication, allowAsyncFallback: true } }).restartChecksum, base);
     assert.notEqual(serverConfig({ myCnf: 'max_connections = 100\nperformance_schema = ON', replication }).restartChecksum, base);
+  });
+
+  it('sizes the InnoDB buffer pool to half the memory limit, unless spec.myCnf says otherwise', () => {
+    const withLimit = serverConfig({ myCnf: '', replication, resources: { limits: { memory: '4Gi' }, requests: { memory: '1Gi' } } });
+    assert.equal(lastValue(withLimit.myCnf, 'innodb_buffer_pool_size'), String(2 * 1024 ** 3));
+    const own = serverConfig({ myCnf: 'innodb_buffer_pool_size = 1G', replication, resources: { limits: { memory: '4Gi' } } });
+    assert.equal(lastValue(own.myCnf, 'innodb_buffer_pool_size'), String(1024 ** 3));
+    assert.equal(lastValue(serverConfig({ myCnf: '', replication }).myCnf, 'innodb_buffer_pool_size'), undefined, "no memory figure: MariaDB's default");
+  });
+
+  it('reads memory quantities as Kubernetes writes them', () => {
+    assert.equal(memoryBytes('2Gi'), 2 * 1024 ** 3);
+    assert.equal(memoryBytes('1500M'), 1.5e9);
+    assert.equal(memoryBytes('1.5Gi'), 1.5 * 1024 ** 3);
+    assert.equal(memoryBytes('1073741824'), 1024 ** 3);
+    assert.equal(memoryBytes(1024), 1024);
+    assert.equal(memoryBytes('lots'), undefined);
+    assert.equal(bufferPoolBytes({ requests: { memory: '1Gi' } }), 512 * 1024 * 1024, 'the request when there is no limit');
+    assert.equal(bufferPoolBytes({ limits: { memory: '200Mi' } }), undefined, 'too small to beat the default');
+    assert.equal(bufferPoolBytes({ limits: { cpu: '1' } }), undefined);
   });
 
   it('goes into a ConfigMap owned by the cluster', () => {

@@ -48,9 +48,54 @@ export function semiSyncSettings(replication: ReplicationSettings): SemiSyncSett
   };
 }
 
+const quantityUnits: Readonly<Record<string, number>> = {
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+};
+
+/** Bytes of a Kubernetes memory quantity ("2Gi", "1500M", "1073741824"), or undefined for a form this does not read. */
+export function memoryBytes(quantity: unknown): number | undefined {
+  if (typeof quantity === 'number') return Number.isFinite(quantity) && quantity > 0 ? quantity : undefined;
+  if (typeof quantity !== 'string') return undefined;
+  const match = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity.trim());
+  if (match?.[1] === undefined) return undefined;
+  const bytes = Number(match[1]) * (quantityUnits[match[2] ?? ''] ?? Number.NaN);
+  return Number.isFinite(bytes) ? Math.floor(bytes) : undefined;
+}
+
+/** The smallest buffer pool worth setting: MariaDB's own default. */
+const minimumBufferPool = 128 * 1024 * 1024;
+
+/**
+ * innodb_buffer_pool_size for the container's memory: half of its limit (or
+ * request), leaving the rest for connections, sort and join buffers and the
+ * binary log cache of many sites' sessions. Undefined without a memory figure,
+ * or with too little for more than MariaDB's default.
+ */
+export function bufferPoolBytes(resources: Readonly<Record<string, unknown>> | undefined): number | undefined {
+  const figure = (kind: string): unknown => {
+    const entry = resources?.[kind];
+    return entry !== null && typeof entry === 'object' ? (entry as Record<string, unknown>).memory : undefined;
+  };
+  const memory = memoryBytes(figure('limits')) ?? memoryBytes(figure('requests'));
+  if (memory === undefined) return undefined;
+  const mib = 1024 * 1024;
+  const half = Math.floor(memory / 2 / mib) * mib;
+  return half > minimumBufferPool ? half : undefined;
+}
+
 /** Defaults a user may override in spec.myCnf (they come first; a later line wins). */
-function defaultOptions(): string[] {
+function defaultOptions(resources: Readonly<Record<string, unknown>> | undefined): string[] {
+  const bufferPool = bufferPoolBytes(resources);
   return [
+    ...(bufferPool === undefined ? [] : [`innodb_buffer_pool_size = ${bufferPool}`]),
     `binlog_expire_logs_seconds = ${defaultBinlogRetentionSeconds}`,
     // Durable commits: an acknowledged write survives a crash of the instance.
     'innodb_flush_log_at_trx_commit = 1',
@@ -120,12 +165,12 @@ export interface ServerConfig {
   readonly refused: UserSettings['refused'];
 }
 
-export function serverConfig(managed: Pick<ManagedServers, 'myCnf' | 'replication'>): ServerConfig {
+export function serverConfig(managed: Pick<ManagedServers, 'myCnf' | 'replication' | 'resources'>): ServerConfig {
   const user = splitUserSettings(managed.myCnf);
   const restartPart = [
     '[mariadbd]',
     '# Defaults (spec.myCnf may override them)',
-    ...defaultOptions(),
+    ...defaultOptions(managed.resources),
     '# From spec.myCnf: applied by a restart',
     ...user.restart.map((o) => o.line),
     '[mariadbd]',

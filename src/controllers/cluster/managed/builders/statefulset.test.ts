@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { MySQLCluster } from '../../../../api/mysqlcluster.ts';
 import { clusterIntent, type ManagedServers } from '../../../../api/normalize.ts';
 import { clusterNames } from './names.ts';
-import { configChecksumAnnotation, startScript, statefulSet, type StatefulSetInput, type VolumeClaimTemplate } from './statefulset.ts';
+import { configChecksumAnnotation, restartChecksumAnnotation, startScript, statefulSet, type StatefulSetInput, type VolumeClaimTemplate } from './statefulset.ts';
 
 const owner = { name: 'db', namespace: 'shop', uid: 'u-1' };
 
@@ -158,6 +158,24 @@ describe('statefulSet', () => {
     assert.equal(sts.spec.template.metadata.annotations[configChecksumAnnotation], 'abc');
     assert.equal(sts.spec.template.metadata.annotations['example.com/x'], 'y');
     assert.equal(sts.spec.template.metadata.labels.team, 'web');
+  });
+
+  it('changes the restart checksum for what needs a restart, not for scheduling or pod labels', () => {
+    const checksum = (spec: MySQLCluster['spec'], extra: Partial<StatefulSetInput> = {}) => build(spec, extra).spec.template.metadata.annotations[restartChecksumAnnotation];
+    const base = checksum({ readerCount: 2 });
+    assert.match(base ?? '', /^[0-9a-f]{64}$/);
+    assert.notEqual(checksum({ readerCount: 2, image: 'mariadb:10.11.10' }), base);
+    assert.notEqual(checksum({ readerCount: 2, resources: { limits: { memory: '2Gi' } } }), base);
+    assert.notEqual(checksum({ readerCount: 2 }, { config: { restartChecksum: 'other' } }), base);
+    assert.equal(checksum({ readerCount: 2 }, { nodeCount: 1 }), base, 'anti-affinity turning soft');
+    assert.equal(checksum({ readerCount: 2, nodeSelector: { disk: 'ssd' }, tolerations: [{ key: 'x', operator: 'Exists' }], priorityClassName: 'p' }), base);
+    assert.equal(checksum({ readerCount: 2, podLabels: { team: 'web' }, podAnnotations: { a: 'b' } }), base);
+    assert.equal(checksum({ readerCount: 4 }), base, 'more readers restart none of the others');
+    // The user's resources in another key order are the same resources.
+    assert.equal(
+      checksum({ resources: { limits: { memory: '2Gi', cpu: '1' } } }),
+      checksum({ resources: { limits: { cpu: '1', memory: '2Gi' } } }),
+    );
   });
 
   it('is the same for the same input', () => {

@@ -5,6 +5,7 @@
 // a time and each caught up before the next, then switches the writer over,
 // then restarts the old writer. Pods start all at once (Parallel): instance 2
 // need not wait for instance 1, replication is set up by the operator.
+import { createHash } from 'node:crypto';
 import type { ManagedServers } from '../../../../api/normalize.ts';
 import type { ServerConfig } from './config.ts';
 import { myCnfKey } from './config.ts';
@@ -14,6 +15,18 @@ import { childMetadata, type ChildMetadata, type ClusterOwner } from './owner.ts
 
 /** Pod template annotation: sha256 of the configuration that needs a restart (config.ts). A pod whose value differs from the StatefulSet's is due a restart. */
 export const configChecksumAnnotation = 'flightdeck.t7.io/config-checksum';
+
+/**
+ * Pod template annotation: sha256 of everything in the pod that only a
+ * restart applies: the configuration checksum, the container (image,
+ * command, environment, resources, probes, mounts), the volumes and the
+ * security context. A pod whose value differs from the StatefulSet
+ * template's is due a restart. Scheduling (affinity, tolerations, node
+ * selector, priority class) and the pod's labels and annotations are left
+ * out: they matter only when a pod is next scheduled, and rolling a database
+ * for them would be a needless switchover.
+ */
+export const restartChecksumAnnotation = 'flightdeck.t7.io/restart-checksum';
 
 /** server_id of the instance with ordinal 0; instance n has serverIdBase + n. Unique within a cluster and stable across restarts. */
 export const serverIdBase = 100;
@@ -179,10 +192,22 @@ function container(input: StatefulSetInput): Json {
   };
 }
 
+/** JSON with object keys sorted, so that equal values hash equally whatever order their keys were written in. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 export function statefulSet(input: StatefulSetInput): StatefulSetManifest {
   const { owner, names, managed } = input;
   const scheduling = managed.scheduling;
-  const podSpec: Json = {
+  const restartRelevant: Json = {
     // The pods never talk to the Kubernetes API; and with many Services in a
     // namespace, service links would fill the environment.
     automountServiceAccountToken: false,
@@ -205,6 +230,12 @@ export function statefulSet(input: StatefulSetInput): StatefulSetManifest {
       },
       { name: 'run', emptyDir: {} },
     ],
+  };
+  const restartChecksum = createHash('sha256')
+    .update(canonicalJson({ config: input.config.restartChecksum, pod: restartRelevant }))
+    .digest('hex');
+  const podSpec: Json = {
+    ...restartRelevant,
     affinity: scheduling.affinity ?? defaultAffinity(owner.name, managed.instances, input.nodeCount),
     ...(scheduling.nodeSelector === undefined ? {} : { nodeSelector: { ...scheduling.nodeSelector } }),
     ...(scheduling.tolerations.length === 0 ? {} : { tolerations: [...scheduling.tolerations] }),
@@ -229,6 +260,7 @@ export function statefulSet(input: StatefulSetInput): StatefulSetManifest {
           annotations: {
             ...managed.podAnnotations,
             [configChecksumAnnotation]: input.config.restartChecksum,
+            [restartChecksumAnnotation]: restartChecksum,
             'kubectl.kubernetes.io/default-container': mariadbContainer.name,
           },
         },
