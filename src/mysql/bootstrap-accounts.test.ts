@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { bootstrapAccountsSql, operatorPrivileges, replicationPrivileges, systemAccounts } from './bootstrap-accounts.ts';
 import { nativePasswordHash } from './password.ts';
+import { replicationControlPrivileges } from './replication.ts';
+
+// MariaDB spells REPLICA and SLAVE as synonyms in privilege names (REPLICA MONITOR = SLAVE MONITOR).
+const canonical = (privilege: string): string => privilege.replace('REPLICA ', 'SLAVE ');
+
+test('the operator account created at initdb holds every privilege replication control needs', () => {
+  const held = new Set(operatorPrivileges.map((p) => canonical(p.privilege)));
+  const missing = replicationControlPrivileges.filter((p) => !held.has(canonical(p)));
+  assert.deepEqual(missing, []);
+});
 
 const operator = { ...systemAccounts.operator, passwordHash: nativePasswordHash('a') };
 const replication = { ...systemAccounts.replication, passwordHash: nativePasswordHash('b') };
@@ -12,7 +22,7 @@ describe('bootstrapAccountsSql', () => {
     assert.equal(lines[0], 'SET sql_log_bin = 0;');
     assert.equal(lines.length, 5);
     assert.ok(lines[2]?.endsWith("TO 'flightdeck_operator'@'%' WITH GRANT OPTION;"));
-    assert.equal(lines[4], "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'flightdeck_replication'@'%';");
+    assert.equal(lines[4], `GRANT ${replicationPrivileges.map((p) => p.privilege).join(', ')} ON *.* TO 'flightdeck_replication'@'%';`);
   });
 
   it('writes only a well-formed native hash into the script, never anything that could close the quote', () => {
@@ -22,7 +32,7 @@ describe('bootstrapAccountsSql', () => {
     assert.throws(() => bootstrapAccountsSql({ operator: { ...operator, user: "x'@'%" }, replication }), /invalid user name/);
   });
 
-  it('says why the operator holds each privilege, and holds no privilege twice', () => {
+  it('says why each account holds each privilege, and holds none twice', () => {
     for (const list of [operatorPrivileges, replicationPrivileges]) {
       for (const p of list) assert.ok(p.why.length > 10, p.privilege);
       assert.equal(new Set(list.map((p) => p.privilege)).size, list.length);
