@@ -91,8 +91,13 @@ export interface SemiSyncSettings {
   readonly waitNoSlave: boolean;
 }
 
-/** The largest rpl_semi_sync_master_timeout this client sets: about 49 days, the range of a 32-bit unsigned millisecond count. */
-export const maxSemiSyncTimeoutMs = 4_294_967_295;
+/**
+ * The largest rpl_semi_sync_master_timeout this client sets: a year, in
+ * effect forever (a write then waits for a replica rather than fall back to
+ * asynchronous replication). Not the variable's own maximum (2^64-1):
+ * MariaDB turns it into nanoseconds for its timed wait, which would overflow.
+ */
+export const maxSemiSyncTimeoutMs = 365 * 24 * 3600 * 1000;
 
 /**
  * One SET GLOBAL for all settings, in this order: the wait point and the

@@ -5,6 +5,7 @@
 // so that it wins over them.
 import { createHash } from 'node:crypto';
 import type { ManagedServers, ReplicationSettings } from '../../../../api/normalize.ts';
+import { maxSemiSyncTimeoutMs } from '../../../../mysql/replication-sql.ts';
 import { clusterLabels } from './labels.ts';
 import { splitUserSettings, type LiveSetting, type UserSettings } from './my-cnf.ts';
 import { childMetadata, type ChildMetadata, type ClusterOwner } from './owner.ts';
@@ -16,13 +17,8 @@ export const myCnfKey = 'my.cnf';
 /** Binary logs are kept a week unless spec.myCnf says otherwise: long enough for a reader that was down over a weekend to catch up instead of being rebuilt. */
 export const defaultBinlogRetentionSeconds = 7 * 24 * 3600;
 
-/**
- * rpl_semi_sync_master_timeout (milliseconds) when the writer must never fall
- * back to asynchronous replication: a year, in effect forever. Not the
- * variable's maximum (2^64-1): MariaDB converts it to nanoseconds for its
- * timed wait, and a value near the maximum would overflow there.
- */
-export const semiSyncNoFallbackTimeoutMs = 365 * 24 * 3600 * 1000;
+/** rpl_semi_sync_master_timeout (milliseconds) when the writer must never fall back to asynchronous replication: the longest the SQL client sets. */
+export const semiSyncNoFallbackTimeoutMs = maxSemiSyncTimeoutMs;
 
 /** The semi-synchronous replication settings of the writer, for the reconciler to apply when it promotes one. */
 export interface SemiSyncSettings {
