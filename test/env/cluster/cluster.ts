@@ -1,6 +1,6 @@
 // A small real Kubernetes cluster on this machine: etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler and CoreDNS as processes on the
-// host, and N nodes, each a network namespace with containerd, kubelet and
+// kube-controller-manager, kube-scheduler, CoreDNS and the volume provisioner
+// (storage.ts) as processes on the host, and N nodes, each a network namespace with containerd, kubelet and
 // kube-proxy, joined by a bridge (addresses.ts has the plan). Pods run in real
 // containers (runc) from locally built images (test/env/images).
 //
@@ -23,6 +23,7 @@ import { startClusterDns } from './dns.ts';
 import { startKubelet } from './kubelet.ts';
 import { startKubeProxy } from './kubeproxy.ts';
 import { createClusterBridge, createNodeNetwork, deleteClusterBridge, deleteNodeNetwork } from './network.ts';
+import { provisionerBinary, startVolumeProvisioner } from './storage.ts';
 
 export interface LocalClusterNode {
   readonly network: NodeNetwork;
@@ -42,6 +43,8 @@ export interface LocalCluster {
   controllerManager?: StartedProcess;
   scheduler?: StartedProcess;
   dns?: StartedProcess;
+  /** The dynamic volume provisioner of the default StorageClass (storage.ts). */
+  provisioner?: StartedProcess;
   readonly nodes: LocalClusterNode[];
   images?: LocalImage[];
   startedAt?: string;
@@ -54,9 +57,15 @@ export type RunningLocalCluster = LocalCluster & {
   controllerManager: StartedProcess;
   scheduler: StartedProcess;
   dns: StartedProcess;
+  provisioner: StartedProcess;
   images: LocalImage[];
   startedAt: string;
 };
+
+/** The directory of the nodes' directories, each named like its node; the provisioner puts volumes in them. */
+function nodesDir(clusterDir: string): string {
+  return join(clusterDir, 'nodes');
+}
 
 /** Runs one named step of the start, for progress output; the dev CLI shows them. */
 export type Step = <T>(label: string, work: () => Promise<T> | T) => Promise<T>;
@@ -80,7 +89,7 @@ export interface StartLocalClusterOptions {
 export function clusterProcesses(cluster: LocalCluster): StartedProcess[] {
   const nodeProcesses = cluster.nodes.flatMap((n) => [n.kubeProxy, n.kubelet, n.containerd?.process]);
   const plane = cluster.controlPlane === undefined ? [] : [cluster.controlPlane.apiserver, cluster.controlPlane.etcd];
-  return [...nodeProcesses, cluster.dns, cluster.scheduler, cluster.controllerManager, ...plane].filter((p): p is StartedProcess => p !== undefined);
+  return [...nodeProcesses, cluster.provisioner, cluster.dns, cluster.scheduler, cluster.controllerManager, ...plane].filter((p): p is StartedProcess => p !== undefined);
 }
 
 export function isClusterRunning(cluster: LocalCluster): boolean {
@@ -98,12 +107,16 @@ async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
   }
 }
 
-/** etcd and kube-apiserver, then kube-controller-manager, kube-scheduler and CoreDNS; each recorded as soon as it runs. */
+/**
+ * etcd and kube-apiserver, then kube-controller-manager, kube-scheduler,
+ * CoreDNS and the volume provisioner (with the default StorageClass); each
+ * recorded as soon as it runs.
+ */
 async function startControlPlaneAndControllers(cluster: LocalCluster, network: ClusterNetwork, changed: () => void): Promise<void> {
   const plane = await startControlPlane({ dir: join(cluster.dir, 'controlplane'), address: network.hostAddress });
   cluster.controlPlane = plane;
   changed();
-  const record = (key: 'controllerManager' | 'scheduler' | 'dns') => (p: StartedProcess): void => {
+  const record = (key: 'controllerManager' | 'scheduler' | 'dns' | 'provisioner') => (p: StartedProcess): void => {
     cluster[key] = p;
     changed();
   };
@@ -111,6 +124,7 @@ async function startControlPlaneAndControllers(cluster: LocalCluster, network: C
     startControllerManager(plane, join(cluster.dir, 'kube-controller-manager'), record('controllerManager')),
     startScheduler(plane, join(cluster.dir, 'kube-scheduler'), record('scheduler')),
     startClusterDns(plane, network, join(cluster.dir, 'controlplane'), record('dns')),
+    startVolumeProvisioner(plane, nodesDir(cluster.dir), join(cluster.dir, 'node-volumes'), record('provisioner')),
   ]);
 }
 
@@ -152,8 +166,8 @@ interface NodeList {
 
 /**
  * Starts a cluster with `options.nodes` nodes and returns once every node is
- * Ready, the `default` service account exists (pods can be created) and
- * CoreDNS has synced. Builds binaries and images first when the cache lacks them. On
+ * Ready, the `default` service account exists (pods can be created), CoreDNS
+ * and the volume provisioner have synced and the default StorageClass exists. Builds binaries and images first when the cache lacks them. On
  * failure, removes what it created and rethrows.
  */
 export async function startLocalCluster(options: StartLocalClusterOptions): Promise<RunningLocalCluster> {
@@ -165,7 +179,10 @@ export async function startLocalCluster(options: StartLocalClusterOptions): Prom
   const cluster: LocalCluster = { dir, nodes: [] };
   const changed = (): void => options.onChange?.(cluster);
   try {
-    const binDir = await step('building or finding Kubernetes binaries', () => kubeBinaries());
+    const binDir = await step('building or finding Kubernetes binaries and the volume provisioner', () => {
+      provisionerBinary();
+      return kubeBinaries();
+    });
     cluster.images = await step('building or finding images (pause, MariaDB)', () => clusterImages(binDir));
     const network = await step('creating the cluster bridge and the nodes\' network namespaces', () => {
       const created = createClusterBridge();
@@ -173,7 +190,7 @@ export async function startLocalCluster(options: StartLocalClusterOptions): Prom
       changed();
       for (let number = 1; number <= options.nodes; number++) {
         const nodeNet = createNodeNetwork(created, number, options.nodes);
-        cluster.nodes.push({ network: nodeNet, dir: join(dir, 'nodes', nodeNet.name), cgroup: nodeNet.netns });
+        cluster.nodes.push({ network: nodeNet, dir: join(nodesDir(dir), nodeNet.name), cgroup: nodeNet.netns });
         changed();
       }
       return created;
@@ -267,7 +284,8 @@ function removeEmptyShimSocketDirs(): void {
  * Stops and removes everything `cluster` records: node components and their
  * containers (killed; this is a throw-away cluster), the control plane,
  * mounts under its directory, the nodes' cgroups, network namespaces and
- * interfaces, the kubelets' log links, and the directory itself.
+ * interfaces, the kubelets' log links, and the directory itself — with the
+ * nodes' directories, which hold the provisioned volumes.
  */
 export async function stopLocalCluster(cluster: LocalCluster): Promise<void> {
   const errors: unknown[] = [];
@@ -303,7 +321,7 @@ export async function stopLocalCluster(cluster: LocalCluster): Promise<void> {
       await removeNodeCgroup(node.cgroup);
     });
   }
-  for (const proc of [cluster.dns, cluster.scheduler, cluster.controllerManager]) {
+  for (const proc of [cluster.provisioner, cluster.dns, cluster.scheduler, cluster.controllerManager]) {
     if (proc !== undefined) await attempt(() => stopProcess(proc.pid));
   }
   const plane = cluster.controlPlane;
