@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { before, describe, it, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { Controller } from '../../src/runtime/controller.ts';
 import type { KubeAccess } from '../../src/runtime/kube-access.ts';
+import { KubeTransport } from '../../src/runtime/kube-request.ts';
 import { kubeconfigAccess } from '../../src/runtime/kubeconfig.ts';
 import { LeaderElector, type LeaderElectionOptions } from '../../src/runtime/leaderelection.ts';
 import { OperatorMetrics } from '../../src/runtime/metrics.ts';
@@ -207,6 +209,73 @@ describe('LeaderElector on a real API server', () => {
     assert.ok(backMs >= 2_000, `re-acquired after ${Math.round(backMs)} ms, before the intruder's lease expired`);
     assert.deepEqual(a.events, ['started', 'stopped', 'started']);
     assert.equal(readLease(lease).spec.holderIdentity, 'replica-a');
+  });
+
+  it('a deposed leader aborts its running reconcile at once, cutting off the request it waits on', async (t) => {
+    const lease = newLease();
+    const access = kubeConfigFrom(kubeconfigPath);
+    // One transport for the elector and the reconciles, as the operator has.
+    const transport = new KubeTransport(access);
+    t.after(() => {
+      transport.destroy();
+    });
+    const metrics = new OperatorMetrics(new Registry());
+    let reconcileStarted = false;
+    let reconcileFailure: unknown;
+    const controller = new Controller({
+      name: 'long',
+      workers: 1,
+      metrics,
+      logger: pino({ level: 'silent' }),
+      reconcile: async (_key, signal) => {
+        reconcileStarted = true;
+        try {
+          // A reconcile that waits a minute on the API server (a watch nothing will answer), as a long step would.
+          await transport.json({
+            method: 'GET',
+            path: `/api/v1/namespaces/${namespace}/configmaps`,
+            query: { watch: true, timeoutSeconds: 60, labelSelector: 'flightdeck-test=never' },
+            signal,
+          });
+        } catch (error) {
+          reconcileFailure = error;
+          throw error;
+        }
+        return undefined;
+      },
+    });
+    let aborted: Promise<void> | undefined;
+    let abortedAt = 0;
+    const a = candidate(t, lease, 'replica-a', {
+      transport,
+      kubeConfig: access,
+      onStartedLeading: () => {
+        controller.start();
+        controller.enqueue('ns/long');
+      },
+      onStoppedLeading: () => {
+        aborted = controller.abort(new Error('replica-a lost the leadership')).then(() => {
+          abortedAt = performance.now();
+        });
+      },
+    });
+    t.after(() => controller.stop());
+    a.elector.run();
+    await waitFor('the long reconcile to run', () => reconcileStarted, 5_000);
+    await sleep(300);
+
+    const deposedAt = performance.now();
+    kubectl(target, ['patch', 'lease', lease, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { holderIdentity: 'intruder' } })]);
+    await waitFor('the running reconcile to be aborted', () => abortedAt > 0, 3_000);
+    await aborted;
+    const stoppedMs = abortedAt - deposedAt;
+    t.diagnostic(`the reconcile stopped ${Math.round(stoppedMs)} ms after the lease was taken`);
+    // Noticed at the next renewal (every 500 ms), then cut off without waiting for the request.
+    assert.ok(stoppedMs < timings.retryPeriodMs + 1_000, `stopped after ${Math.round(stoppedMs)} ms`);
+    assert.ok(reconcileFailure instanceof Error);
+    assert.equal(reconcileFailure.message, 'replica-a lost the leadership', 'the request ended with the abort reason');
+    assert.match(await metrics.registry.metrics(), /^flightdeck_reconcile_total\{controller="long",result="aborted"\} 1$/m);
+    assert.equal(a.elector.isLeader(), false);
   });
 
   it('a leader cut off from the API server stops leading within the renew deadline', async (t) => {
