@@ -64,6 +64,12 @@ export interface StartMariaDBOptions {
   port?: number;
   /** Extra mariadbd options such as `--server-id=2`. */
   extraArgs?: readonly string[];
+  /**
+   * Run inside this network namespace (`ip netns exec`, which execs mariadbd
+   * in place, so the pid is the server's); pass a --bind-address of the
+   * namespace in extraArgs. Setup goes through the socket, which no network cuts.
+   */
+  netns?: string;
 }
 
 /** Starts one server and returns once its admin account accepts connections. */
@@ -76,10 +82,12 @@ export async function startMariaDB(options: StartMariaDBOptions): Promise<MariaD
   }
   const port = options.port ?? (await freePort());
   const socket = join(dataDir, 'mariadbd.sock');
+  const inNetns = options.netns === undefined ? [] : ['netns', 'exec', options.netns, 'mariadbd'];
   const proc = startProcess({
     name: `mariadbd ${options.name}`,
-    command: 'mariadbd',
+    command: options.netns === undefined ? 'mariadbd' : 'ip',
     args: [
+      ...inNetns,
       '--no-defaults',
       `--datadir=${dataDir}`,
       `--socket=${socket}`,

@@ -5,7 +5,7 @@
 // pure nextStep() decides what follows. Nothing here decides *whether* to
 // switch over or fail over: decide() did, and the record says where we are.
 import { describeSqlError } from '../../../../mysql/errors.ts';
-import { parseGtidPosition, formatGtidList } from '../../../../replication/gtid.ts';
+import { containsGtidPosition, formatGtidList, parseGtidPosition } from '../../../../replication/gtid.ts';
 import type { Operation, OperationStep, StepExecutor, StepResult } from '../../../../replication/operation.ts';
 import { chooseFailoverTarget, receivedPosition } from '../../../../replication/targets.ts';
 import type { InstanceAccess, ReplicationSettings, WriterRouting } from './instance-access.ts';
@@ -153,8 +153,18 @@ export class SqlStepExecutor implements StepExecutor {
         if (!this.#access.isGone(instance.name)) unaccounted.push(instance.name);
         continue;
       }
+      const replica = instance.server.replica;
       try {
-        await onInstance(this.#access, instance.name, 'stopping its IO thread', (c) => c.replication.stopReplicationIo(), signal);
+        await onInstance(this.#access, instance.name, 'stopping its IO thread', async (c) => {
+          // A GTID replica whose threads are both stopped has its relay log
+          // discarded by MariaDB when either starts again (measured on 10.11):
+          // what it received and acknowledged but has not applied would go.
+          // So a stopped SQL thread is started while the IO thread still runs.
+          if (replica !== undefined && !replica.sqlRunning && replica.lastSqlErrno === 0 && replica.ioThread !== 'No') {
+            await c.replication.startReplicationSql();
+          }
+          await c.replication.stopReplicationIo();
+        }, signal);
       } catch (error) {
         if (signal.aborted) throw error;
         if (!this.#access.isGone(instance.name)) unaccounted.push(instance.name);
@@ -183,8 +193,15 @@ export class SqlStepExecutor implements StepExecutor {
     const replica = server.replica;
     if (replica !== undefined && !replica.sqlRunning) {
       if (replica.lastSqlErrno !== 0) return { outcome: 'abort', reason: `${to} cannot apply what it received (error ${replica.lastSqlErrno})` };
-      // The SQL thread was stopped without an error (by a person, or an earlier attempt): it must run to apply the relay log.
-      await onInstance(this.#access, to, 'starting its SQL thread', (c) => c.replication.startReplicationSql(), signal);
+      if (containsGtidPosition(server.gtidCurrentPos, receivedPosition(server))) return done;
+      // Both threads stopped (fenceReplicas stopped the IO thread, and starts a
+      // stopped SQL thread first, so a person stopped this one): starting it now
+      // would make MariaDB discard the relay log, and with it writes this
+      // replica acknowledged. Wait for a person to apply it.
+      return retry(
+        `${to} received ${received} but applied only ${formatGtidList(server.gtidCurrentPos) || 'nothing'}, and its SQL thread is stopped: ` +
+          'starting it with the IO thread stopped would discard the relay log (MariaDB does so for GTID replicas); apply it by hand',
+      );
     }
     const reached = await onInstance(
       this.#access,
