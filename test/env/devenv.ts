@@ -1,10 +1,11 @@
-// The local environment of `flightdeck dev`: a control plane with the CRDs, one
-// MariaDB server whose admin account is in a Secret, and the operator running
-// from this checkout. Its processes outlive `dev up`; a state file records
+// The local environment of `flightdeck dev`: a control plane with the CRDs and
+// kube-controller-manager, one MariaDB server whose admin account is in a
+// Secret, and the operator running from this checkout. Its processes outlive `dev up`; a state file records
 // them so that `dev up` is idempotent and `dev down` finds them.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startControlPlane, stopControlPlane, kubeBinaries, type ControlPlane } from './controlplane.ts';
+import { startControllerManager } from './cluster/controllers.ts';
 import { devClusterDown, readDevCluster } from './devcluster.ts';
 import { startMariaDB, stopMariaDB, type MariaDBInstance } from './mariadb.ts';
 import { installCrds } from './crds.ts';
@@ -15,6 +16,12 @@ import { devStateDir, repoRoot } from './paths.ts';
 
 export interface DevEnvironment {
   readonly controlPlane: ControlPlane;
+  /**
+   * Finishes namespace deletion and collects objects whose owners are gone,
+   * as on any cluster. Absent from the record of an older checkout, which
+   * then counts as not running and is started afresh.
+   */
+  readonly controllerManager?: StartedProcess;
   readonly mariadb: MariaDBInstance;
   readonly operator: StartedProcess;
   readonly startedAt: string;
@@ -33,11 +40,12 @@ export function readDevEnvironment(): DevEnvironment | undefined {
 }
 
 export function processesOf(env: DevEnvironment): StartedProcess[] {
-  return [env.controlPlane.etcd, env.controlPlane.apiserver, env.mariadb.process, env.operator];
+  const controllers = env.controllerManager === undefined ? [] : [env.controllerManager];
+  return [env.controlPlane.etcd, env.controlPlane.apiserver, ...controllers, env.mariadb.process, env.operator];
 }
 
 export function isRunning(env: DevEnvironment): boolean {
-  return processesOf(env).every((p) => isAlive(p.pid));
+  return env.controllerManager !== undefined && processesOf(env).every((p) => isAlive(p.pid));
 }
 
 export type Progress = <T>(label: string, work: () => Promise<T> | T) => Promise<T>;
@@ -100,6 +108,15 @@ export async function devUp(progress: Progress): Promise<{ env: DevEnvironment; 
   );
   const stopAll: (() => Promise<void>)[] = [() => stopControlPlane(controlPlane)];
   try {
+    // Without it `kubectl delete namespace` never finishes and owned objects
+    // outlive their owners: a new user would take that for the operator's doing.
+    let startedControllerManager: StartedProcess | undefined;
+    stopAll.push(() => (startedControllerManager === undefined ? Promise.resolve() : stopProcess(startedControllerManager.pid)));
+    const controllerManager = await progress('starting kube-controller-manager', () =>
+      startControllerManager(controlPlane, join(devStateDir, 'kube-controller-manager'), (p) => {
+        startedControllerManager = p;
+      }),
+    );
     await progress('installing the CRDs', () => {
       installCrds(controlPlane);
     });
@@ -111,7 +128,7 @@ export async function devUp(progress: Progress): Promise<{ env: DevEnvironment; 
       writeAdminSecret(controlPlane, mariadb);
     });
     const operator = await progress('starting the operator', () => startOperator(controlPlane));
-    const env: DevEnvironment = { controlPlane, mariadb, operator, startedAt: new Date().toISOString() };
+    const env: DevEnvironment = { controlPlane, controllerManager, mariadb, operator, startedAt: new Date().toISOString() };
     writeFileSync(stateFile, JSON.stringify(env, null, 2), { mode: 0o600 });
     return { env, started: true };
   } catch (error) {
@@ -126,6 +143,7 @@ export async function devDown(): Promise<boolean> {
   const env = readDevEnvironment();
   if (env !== undefined) {
     await stopProcess(env.operator.pid);
+    if (env.controllerManager !== undefined) await stopProcess(env.controllerManager.pid);
     await stopMariaDB(env.mariadb);
     await stopControlPlane(env.controlPlane);
   }

@@ -32,7 +32,7 @@ describe('flightdeck dev', () => {
   it('up starts the environment and reports each step', () => {
     const up = flightdeck(['dev', 'up']);
     assert.equal(up.status, 0, up.stderr);
-    for (const step of ['starting etcd and kube-apiserver', 'installing the CRDs', 'starting MariaDB', 'starting the operator']) {
+    for (const step of ['starting etcd and kube-apiserver', 'starting kube-controller-manager', 'installing the CRDs', 'starting MariaDB', 'starting the operator']) {
       assert.match(up.stderr, new RegExp(`✓ ${step}`));
     }
   });
@@ -63,6 +63,22 @@ describe('flightdeck dev', () => {
     assert.match(sql.stdout, /^root@/);
   });
 
+  it('kubectl delete namespace finishes and owned objects are collected (kube-controller-manager runs)', () => {
+    const kubectl = (args: string, input?: string): string => {
+      const shell = spawnSync('bash', ['-c', `eval "$(./bin/flightdeck dev env)" && kubectl ${args}`], { env, cwd: repoRoot, encoding: 'utf8', input });
+      assert.equal(shell.status, 0, `kubectl ${args}: ${shell.stderr}`);
+      return shell.stdout;
+    };
+    kubectl('create namespace short-lived');
+    kubectl('create configmap owner -n default');
+    const uid = kubectl("get configmap owner -n default -o jsonpath='{.metadata.uid}'");
+    const owned = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owned', namespace: 'default', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid }] } };
+    kubectl('apply -f -', JSON.stringify(owned));
+    kubectl('delete namespace short-lived --timeout=60s');
+    kubectl('delete configmap owner -n default');
+    kubectl('wait --for=delete configmap/owned -n default --timeout=60s');
+  });
+
   it('the operator runs against the local API server', () => {
     const log = readFileSync(state().operator.logFile, 'utf8');
     assert.match(log, /"msg":"connected to the Kubernetes API"/);
@@ -70,7 +86,9 @@ describe('flightdeck dev', () => {
   });
 
   it('down stops every process and removes the state', () => {
-    const pids = [state().controlPlane.etcd, state().controlPlane.apiserver, state().mariadb.process, state().operator].map(
+    const controllerManager = state().controllerManager;
+    assert.ok(controllerManager !== undefined);
+    const pids = [state().controlPlane.etcd, state().controlPlane.apiserver, controllerManager, state().mariadb.process, state().operator].map(
       (p) => p.pid,
     );
     const down = flightdeck(['dev', 'down']);
