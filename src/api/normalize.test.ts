@@ -161,6 +161,7 @@ describe('userIntent', () => {
   it("refuses the operator's own account names, however they are spelt in", () => {
     assert.throws(() => userIntent(user({ username: 'flightdeck_operator' })), /reserved for the operator/);
     assert.throws(() => userIntent(user({}, 'flightdeck-replication')), /reserved for the operator/);
+    assert.throws(() => userIntent(user({ username: 'flightdeck_manager' })), /reserved for the operator/);
   });
 
   it('refuses unknown privileges and tables on "*"', () => {

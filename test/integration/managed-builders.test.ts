@@ -36,7 +36,7 @@ function cluster(ns: string, spec: MySQLCluster['spec']): ManagedClusterInput {
   const uid = kubectl(k, ['get', 'mysqlcluster', 'db', '-n', ns, '-o', 'jsonpath={.metadata.uid}']).trim();
   const managed = clusterIntent(manifest).managed;
   assert.ok(managed);
-  return { owner: { name: 'db', namespace: ns, uid }, managed, passwords: { root: 'r00t-pw', replication: 'repl-pw', operator: 'op-pw' }, nodeCount: 3 };
+  return { owner: { name: 'db', namespace: ns, uid }, managed, passwords: { root: 'r00t-pw', replication: 'repl-pw', operator: 'op-pw', manager: 'mgr-pw' }, nodeCount: 3 };
 }
 
 function resourceVersions(ns: string): string {

@@ -15,7 +15,7 @@ describe('managedClusterObjects', () => {
   const objects = managedClusterObjects({
     owner: { name: 'mysqlcluster-sample', namespace: 'my-db-namespace', uid: 'u' },
     managed: intent.managed,
-    passwords: { root: 'a', replication: 'b', operator: 'c' },
+    passwords: { root: 'a', replication: 'b', operator: 'c', manager: 'd' },
     nodeCount: 3,
   });
 

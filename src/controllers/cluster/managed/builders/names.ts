@@ -15,7 +15,7 @@ export interface ClusterNames {
   readonly readerDisruptionBudget: string;
   /** Server configuration (my.cnf). */
   readonly configMap: string;
-  /** Generated passwords of root, the replication and the operator accounts, and their hashes. */
+  /** Generated passwords of root and the operator's, manager and replication accounts, and their hashes. */
   readonly credentialsSecret: string;
 }
 
@@ -63,7 +63,9 @@ export const credentialKeys = {
   replicationPasswordHash: 'replication-password-hash',
   operatorPassword: 'operator-password',
   operatorPasswordHash: 'operator-password-hash',
-  /** The SQL that creates the operator and replication accounts on a new data directory (hashes only; see initdb.ts). */
+  managerPassword: 'manager-password',
+  managerPasswordHash: 'manager-password-hash',
+  /** The SQL that creates the operator's, manager and replication accounts on a new data directory (hashes only; see bootstrap-accounts.ts). */
   initdbSql: 'initdb.sql',
 } as const;
 
