@@ -4,7 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { maxNodes } from './cluster/addresses.ts';
 import { clusterProcesses, isClusterRunning } from './cluster/cluster.ts';
-import { devClusterUp, readDevCluster, runningDevCluster } from './devcluster.ts';
+import { defaultStorageClassName } from './cluster/storage.ts';
+import { devClusterUp, devOperatorRelease, readDevCluster, runningDevCluster } from './devcluster.ts';
 import { devAdminSecret, devDown, devUp, isRunning, processesOf, readDevEnvironment, type Progress } from './devenv.ts';
 import { isAlive } from './processes.ts';
 
@@ -67,6 +68,8 @@ async function upCluster(nodes: number): Promise<number> {
   }
   process.stderr.write(`
   kubectl:  eval "$(./bin/flightdeck dev env)"; kubectl get nodes
+  operator: helm release ${devOperatorRelease.namespace}/${devOperatorRelease.name}; apply a MySQLCluster and nothing else
+  storage:  StorageClass ${defaultStorageClassName} (default): node-local volumes, WaitForFirstConsumer
   images:   ${cluster.images.map((i) => i.name).join(', ')}  (imagePullPolicy: IfNotPresent)
   logs:     ${cluster.dir}
   stop:     ./bin/flightdeck dev down

@@ -1,14 +1,17 @@
 // `flightdeck dev up --nodes N`: the local environment as a cluster with real
-// nodes (test/env/cluster) instead of the control plane alone. It has the
-// control plane, controllers, cluster DNS, N nodes and the CRDs; it has no
-// MariaDB or operator on the host — pods cannot reach the host's loopback,
-// and the operator is meant to run in the cluster (the Helm chart). Its
+// nodes (test/env/cluster) instead of the control plane alone — a ready
+// platform: the control plane, controllers, cluster DNS, N nodes, the default
+// StorageClass and its provisioner, and the operator installed in the cluster
+// by its own Helm chart (CRDs included) from the image built from this
+// checkout, so that a user applies a MySQLCluster and nothing else. It has no
+// MariaDB or operator on the host: pods cannot reach the host's loopback. Its
 // record is `cluster.json` in the dev state directory, beside (never
 // together with) the control-plane-only environment's `state.json`.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isClusterRunning, startLocalCluster, stopLocalCluster, type LocalCluster, type RunningLocalCluster, type Step } from './cluster/cluster.ts';
-import { installCrds } from './crds.ts';
+import { importIntoNodes, isClusterRunning, startLocalCluster, stopLocalCluster, type LocalCluster, type RunningLocalCluster, type Step } from './cluster/cluster.ts';
+import { chartDir, helm, helmDir } from './helmbuild/helm.ts';
+import { operatorImage, operatorImageName } from './images/images.ts';
 import { devStateDir } from './paths.ts';
 
 const recordFile = join(devStateDir, 'cluster.json');
@@ -24,6 +27,34 @@ export function readDevCluster(): LocalCluster | undefined {
 export function runningDevCluster(): RunningLocalCluster | undefined {
   const cluster = readDevCluster();
   return cluster !== undefined && isClusterRunning(cluster) ? (cluster as RunningLocalCluster) : undefined;
+}
+
+/** The operator's Helm release in the cluster of `dev up --nodes`. */
+export const devOperatorRelease = { name: 'flightdeck', namespace: 'flightdeck-system' } as const;
+
+/**
+ * Builds (or finds) the operator image, loads it into every node and installs
+ * the chart with it — `helm upgrade --install`, so a second run after a failed
+ * one finishes the job — and returns once the operator's Deployment is ready.
+ */
+async function installOperator(cluster: RunningLocalCluster, step: Step): Promise<void> {
+  const image = await step('building or finding the operator image', () => operatorImage());
+  await step(`loading it into ${cluster.nodes.length} node(s)`, () => importIntoNodes(cluster, [image]));
+  await step('building or finding helm', () => helmDir());
+  const separator = operatorImageName.lastIndexOf(':');
+  await step(`installing the operator with its Helm chart (release ${devOperatorRelease.namespace}/${devOperatorRelease.name}, CRDs included) and waiting for it`, () => {
+    helm(
+      [
+        'upgrade', '--install', devOperatorRelease.name, chartDir,
+        '--namespace', devOperatorRelease.namespace, '--create-namespace',
+        '--set', `image.repository=${operatorImageName.slice(0, separator)}`,
+        '--set-string', `image.tag=${operatorImageName.slice(separator + 1)}`,
+        '--set', 'image.pullPolicy=IfNotPresent',
+        '--wait', '--timeout=180s',
+      ],
+      { kubeconfig: cluster.controlPlane.kubeconfig },
+    );
+  });
 }
 
 function record(cluster: LocalCluster): void {
@@ -47,9 +78,7 @@ export async function devClusterUp(nodes: number, step: Step): Promise<{ cluster
   mkdirSync(devStateDir, { recursive: true });
   const cluster = await startLocalCluster({ dir: clusterDir, nodes, step, onChange: record });
   try {
-    await step('installing the CRDs', () => {
-      installCrds(cluster.controlPlane);
-    });
+    await installOperator(cluster, step);
   } catch (error) {
     await stopLocalCluster(cluster);
     rmSync(recordFile, { force: true });
