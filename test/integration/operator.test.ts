@@ -51,6 +51,26 @@ async function accountExists(user: string, host = '%'): Promise<boolean> {
   return rows.length === 1;
 }
 
+/** The reasons of the Events recorded about one MySQLUser object (by uid: a re-created object of the same name is another). */
+function eventReasons(namespace: string, uid: string): string[] {
+  const list = JSON.parse(
+    kubectl(k, ['get', 'events', '-n', namespace, '--field-selector', `involvedObject.kind=MySQLUser,involvedObject.uid=${uid}`, '-o', 'json']),
+  ) as { items: { reason?: string }[] };
+  return list.items.map((e) => e.reason ?? '');
+}
+
+/**
+ * A Ready MySQLUser of site-a whose password the test chose (written into its
+ * Secret first), so that a test needs nothing an earlier test did.
+ */
+async function readyUser(name: string, username: string, password: string, privileges: object[], extra: Record<string, unknown> = {}): Promise<void> {
+  apply(
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-password`, namespace: 'site-a' }, stringData: { password } },
+    user('site-a', name, { username, privileges, ...extra }),
+  );
+  await waitForReady(k, 'mysqluser', 'site-a', name);
+}
+
 function database(namespace: string, name: string, spec: Record<string, unknown>): object {
   return { apiVersion: api, kind: 'MySQLDatabase', metadata: { name, namespace }, spec: { cluster, ...spec } };
 }
@@ -129,6 +149,12 @@ describe('MySQLDatabase', () => {
 });
 
 describe('MySQLUser', () => {
+  before(async () => {
+    // The database these tests grant on; each test makes its own user.
+    apply(database('site-a', 'users', { dbName: 'users_a' }));
+    await waitForReady(k, 'mysqldatabase', 'site-a', 'users');
+  });
+
   it('creates the user with its privileges and a connection Secret that works', async () => {
     apply(user('site-a', 'shop-user', { username: 'shop_user', privileges: [{ database: 'shop_a', grant: 'ALL' }] }));
     const u = await waitForReady<{ status: { connectionSecret: string } }>(k, 'mysqluser', 'site-a', 'shop-user');
@@ -153,46 +179,77 @@ describe('MySQLUser', () => {
   });
 
   it('follows a password changed in its Secret within seconds', async () => {
-    kubectl(k, ['patch', 'secret', 'shop-user-password', '-n', 'site-a', '--type=merge', '-p', JSON.stringify({ stringData: { password: 'a-new-password-123' } })]);
+    await readyUser('pw-user', 'pw_user', 'first-password-123', [{ database: 'users_a', grant: 'SELECT' }]);
+    kubectl(k, ['patch', 'secret', 'pw-user-password', '-n', 'site-a', '--type=merge', '-p', JSON.stringify({ stringData: { password: 'a-new-password-123' } })]);
     const started = Date.now();
     await eventually('the new password to work', async () => {
-      const conn = await connectAs('shop_user', 'a-new-password-123');
+      const conn = await connectAs('pw_user', 'a-new-password-123');
       await conn.end();
       return true;
     });
     assert.ok(Date.now() - started < 10_000);
-    await eventually('the connection Secret to follow', () => Promise.resolve(secretData('site-a', 'shop-user-connection').password === 'a-new-password-123'));
+    await eventually('the connection Secret to follow', () => Promise.resolve(secretData('site-a', 'pw-user-connection').password === 'a-new-password-123'));
   });
 
   it('revokes what is no longer declared', async () => {
-    apply(user('site-a', 'shop-user', { username: 'shop_user', privileges: [{ database: 'shop_a', grants: ['SELECT'] }] }));
+    await readyUser('revoked-user', 'revoked_user', 'revoked-password-123', [{ database: 'users_a', grant: 'ALL' }]);
+    const conn = await connectAs('revoked_user', 'revoked-password-123', 'users_a');
+    try {
+      await conn.query('CREATE TABLE revoked (x INT)');
+      await conn.query('INSERT INTO revoked VALUES (1)');
+    } finally {
+      await conn.end();
+    }
+    apply(user('site-a', 'revoked-user', { username: 'revoked_user', privileges: [{ database: 'users_a', grants: ['SELECT'] }] }));
     await eventually('INSERT to be revoked', async () => {
-      const conn = await connectAs('shop_user', 'a-new-password-123', 'shop_a');
+      const again = await connectAs('revoked_user', 'revoked-password-123', 'users_a');
       try {
-        await conn.query('SELECT * FROM t');
-        await conn.query('INSERT INTO t VALUES (2)');
+        await again.query('SELECT * FROM revoked');
+        await again.query('INSERT INTO revoked VALUES (2)');
         return false;
       } catch (error) {
         return /INSERT command denied/.test(String(error));
       } finally {
-        await conn.end();
+        await again.end();
       }
     });
   });
 
   it('repairs drift: a dropped user comes back, a grant added by hand goes', async () => {
-    await admin.query("GRANT SELECT ON mysql.* TO 'shop_user'@'%'");
+    await readyUser('drift-user', 'drift_user', 'drift-password-123', [{ database: 'users_a', grant: 'SELECT' }]);
+    await admin.query("GRANT SELECT ON mysql.* TO 'drift_user'@'%'");
     await eventually('the hand-made grant to be revoked', async () => {
-      const rows = await admin.query<unknown[]>("SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = \"'shop_user'@'%'\" AND TABLE_SCHEMA = 'mysql'");
+      const rows = await admin.query<unknown[]>("SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = \"'drift_user'@'%'\" AND TABLE_SCHEMA = 'mysql'");
       return rows.length === 0;
     });
-    await admin.query("DROP USER 'shop_user'@'%'");
+    await admin.query("DROP USER 'drift_user'@'%'");
     await eventually('the user to come back', async () => {
-      const conn = await connectAs('shop_user', 'a-new-password-123', 'shop_a');
-      await conn.query('SELECT * FROM t');
+      const conn = await connectAs('drift_user', 'drift-password-123', 'users_a');
+      await conn.query('SELECT 1');
       await conn.end();
       return true;
     });
+  });
+
+  it('a MySQLUser restored from a backup (same name, new uid) takes its account back and says so', async () => {
+    const spec = { username: 'restored_user', deletionPolicy: 'Retain', privileges: [{ database: 'users_a', grant: 'SELECT' }] };
+    await readyUser('restored-user', 'restored_user', 'restored-password-123', spec.privileges, { deletionPolicy: 'Retain' });
+    const firstUid = kubectl(k, ['get', 'mysqluser', 'restored-user', '-n', 'site-a', '-o', 'jsonpath={.metadata.uid}']);
+    // Deleted with Retain: the account and its ownership record stay, as on a server a backup is restored next to.
+    kubectl(k, ['delete', 'mysqluser', 'restored-user', '-n', 'site-a', '--wait=true', '--timeout=30s']);
+    // What the garbage collector does on a real cluster (none runs here): the connection Secret goes with its owner.
+    kubectl(k, ['delete', 'secret', 'restored-user-connection', '-n', 'site-a']);
+    assert.equal(await accountExists('restored_user'), true);
+    apply(user('site-a', 'restored-user', spec));
+    await waitForReady(k, 'mysqluser', 'site-a', 'restored-user');
+    const newUid = kubectl(k, ['get', 'mysqluser', 'restored-user', '-n', 'site-a', '-o', 'jsonpath={.metadata.uid}']);
+    assert.notEqual(newUid, firstUid);
+    await eventually('the Restored event', () => Promise.resolve(eventReasons('site-a', newUid).includes('Restored')), 10_000);
+    const owner = await admin.query<{ uid: string }[]>("SELECT uid FROM flightdeck_meta.owners WHERE kind = 'user' AND `key` = 'restored_user@%'");
+    assert.deepEqual(owner.map((o) => o.uid), [newUid], 'the ownership record moved to the restored object');
+    assert.ok(!eventReasons('site-a', newUid).includes('Created'), 'nothing was created again');
+    const conn = await connectAs('restored_user', 'restored-password-123', 'users_a');
+    await conn.end();
   });
 
   it('drops the user for state: absent and keeps the object', async () => {
@@ -301,8 +358,7 @@ describe('at rest', () => {
   });
 
   it('kubectl describe shows what the operator did', () => {
-    const out = kubectlResult(k, ['describe', 'mysqluser', 'shop-user', '-n', 'site-a']).stdout;
-    assert.match(out, /Created\s+.*created user shop_user@%/);
-    assert.match(out, /PrivilegesChanged/);
+    assert.match(kubectlResult(k, ['describe', 'mysqluser', 'shop-user', '-n', 'site-a']).stdout, /Created\s+.*created user shop_user@%/);
+    assert.match(kubectlResult(k, ['describe', 'mysqluser', 'revoked-user', '-n', 'site-a']).stdout, /PrivilegesChanged\s+.*revoked /);
   });
 });
