@@ -1,12 +1,20 @@
 // One pooled SQL client per MySQLCluster, rebuilt when the cluster's address
 // or admin credentials change. Every controller that needs the server asks
 // here, so the pool is shared and no controller depends on another having run.
+//
+// On a managed cluster the client reaches the writer through its Service as
+// flightdeck_manager, the account without READ_ONLY ADMIN or SUPER: a pooled
+// connection that still points at a demoted writer (or one opened while the
+// Service moves) is refused by read_only (error 1290) instead of writing an
+// errant transaction there, and the demotion closes its sessions.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { MySQLCluster } from '../api/mysqlcluster.ts';
 import { clusterIntent } from '../api/normalize.ts';
 import { MySQLClient, type ConnectionOptions, type StatementObserver } from '../mysql/client.ts';
-import { keyOf, secretValue, type Caches } from './context.ts';
+import type { Informer } from '../runtime/informer.ts';
+import { clusterNames, credentialKeys, serviceDnsName, systemAccounts } from './cluster/managed/builders/names.ts';
+import { keyOf, secretValue, type SecretObject } from './context.ts';
 
 /** Why the operator cannot talk to a cluster's server; shown as the Ready condition's reason and message. */
 export interface ConnectionProblem {
@@ -15,6 +23,11 @@ export interface ConnectionProblem {
 }
 
 export type ConnectionResult = { readonly client: MySQLClient; readonly endpoint: { host: string; port: number } } | { readonly problem: ConnectionProblem };
+
+/** What connect() reads of the caches: Secrets (Caches has it). */
+export interface SecretsCache {
+  readonly secrets: Pick<Informer<SecretObject>, 'get'>;
+}
 
 interface Entry {
   readonly fingerprint: string;
@@ -35,23 +48,38 @@ export class ClusterConnections {
   }
 
   /**
-   * The client for `cluster`, from its spec and its admin Secret in `caches`.
-   * Returns a problem instead when the cluster cannot be connected to as
-   * declared (no admin Secret, a managed cluster); reachability is found out by
-   * the first statement.
+   * The client for `cluster`: for an external cluster, its address and the
+   * admin Secret it names; for a managed one, its writer Service and the
+   * manager account's password from the credentials Secret the cluster
+   * reconciler generates. Returns a problem instead when the cluster cannot
+   * be connected to as declared (a Secret or key missing); reachability is
+   * found out by the first statement.
    */
-  connect(cluster: MySQLCluster, caches: Caches): ConnectionResult {
+  connect(cluster: MySQLCluster, caches: SecretsCache): ConnectionResult {
     const intent = clusterIntent(cluster);
-    const external = intent.external;
-    if (external === undefined) {
-      return {
-        problem: {
-          reason: 'ManagedClustersNotSupported',
-          message: 'this version of the operator manages databases and users on external servers only; set spec.external',
-        },
-      };
-    }
     const namespace = intent.key.namespace;
+    if (intent.managed !== undefined) {
+      const names = clusterNames(intent.key.name, intent.managed);
+      const secretName = `${namespace}/${names.credentialsSecret}`;
+      const secret = caches.secrets.get(namespace, names.credentialsSecret);
+      if (secret === undefined) {
+        return { problem: { reason: 'CredentialsNotReady', message: `the cluster has not created its credentials yet (Secret ${secretName})` } };
+      }
+      const password = secretValue(secret, credentialKeys.managerPassword);
+      if (password === undefined || password === '') {
+        return {
+          problem: {
+            reason: 'CredentialsInvalid',
+            message: `Secret ${secretName} has no key "${credentialKeys.managerPassword}"; the instances keep the accounts they were created with, so restore the Secret rather than delete it`,
+          },
+        };
+      }
+      const endpoint = { host: serviceDnsName(names.writerService, namespace), port: intent.managed.servicePort };
+      const options: ConnectionOptions = { ...endpoint, user: systemAccounts.manager.user, password, poolSize: this.#poolSize };
+      return { client: this.#clientFor(keyOf(cluster), options), endpoint };
+    }
+    const external = intent.external;
+    if (external === undefined) throw new Error(`MySQLCluster ${namespace}/${intent.key.name} is neither managed nor external`);
     const secret = caches.secrets.get(namespace, external.adminSecretName);
     if (secret === undefined) {
       return { problem: { reason: 'AdminSecretMissing', message: `Secret ${namespace}/${external.adminSecretName} does not exist` } };
