@@ -1,6 +1,7 @@
 // The operator under failure: killed mid-work, MariaDB stopped, the API
 // server restarted, and two operators where the leader dies.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import * as mariadb from 'mariadb';
 import { stringify } from 'yaml';
@@ -98,8 +99,13 @@ describe('the operator killed while it works', () => {
     apply(objects);
     const first = await startOperator({ kubeconfig: k.kubeconfig, dir: env.dir, name: 'operator-1', args: [...fastRetries, '--leader-elect', 'false'] });
     operators.push(first);
+    // Polled every 50 ms (each poll is two kubectl runs), with a deadline: a
+    // stuck operator fails the test here instead of hanging it.
+    const midwayDeadline = Date.now() + 60_000;
     let midway = 0;
     while (midway < 10) {
+      assert.ok(Date.now() < midwayDeadline, `only ${midway}/200 objects Ready 60 s after the operator started`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
       midway = readyCount('mysqlusers', 'bulk').ready + readyCount('mysqldatabases', 'bulk').ready;
     }
     await stopOperator(first, 'SIGKILL');
@@ -205,5 +211,24 @@ describe('two operators', () => {
     process.stdout.write(`# leader takeover after SIGKILL: ${tookOver} ms\n`);
     apply([{ apiVersion: api, kind: 'MySQLDatabase', metadata: { name: 'after-failover', namespace: 'late' }, spec: { cluster, dbName: 'after_failover' } }]);
     await waitForReady(k, 'mysqldatabase', 'late', 'after-failover', { timeoutMs: 30_000 });
+  });
+
+  it('a leader whose lease is taken by another holder stops at once and exits', async () => {
+    const leader = operators.find((o) => isAlive(o.pid));
+    assert.ok(leader !== undefined, 'the leader of the test before');
+    assert.equal(await operatorMetric(leader, 'flightdeck_leader'), 1);
+    const deposedAt = Date.now();
+    kubectl(k, ['patch', 'lease', 'flightdeck-operator', '-n', 'db-system', '--type=merge', '-p', JSON.stringify({ spec: { holderIdentity: 'intruder' } })]);
+    while (isAlive(leader.pid)) {
+      // Noticed at the next renewal (every 2 s); the running reconciles are aborted, not awaited.
+      assert.ok(Date.now() - deposedAt < 5_000, 'the deposed operator exits within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const exitedMs = Date.now() - deposedAt;
+    process.stdout.write(`# deposed leader exited after ${exitedMs} ms\n`);
+    const log = readFileSync(leader.logFile, 'utf8');
+    assert.match(log, /lost the leadership; aborting running reconciles/);
+    assert.match(log, /"msg":"stopped"/, 'it shut down in order');
+    assert.doesNotMatch(log, /released the lease/, 'the lease it no longer holds is left to its holder');
   });
 });
