@@ -332,6 +332,8 @@ const operation = s.object(
       maxLength: 64,
     }),
     startedAt: s.string({ description: 'When the operation started.', format: 'date-time' }),
+    attempt: s.integer({ description: 'How many times the current step has been retried in a row; 0 on entering a step.', minimum: 0 }),
+    message: s.string({ description: 'Why the current step was last retried, or why the operation was abandoned; absent when it was neither.', maxLength: 32768 }),
   },
   {
     description:

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
+import { operationFromStatus } from '../../src/replication/operation-record.ts';
 import { kubectl, kubectlResult, type KubectlTarget } from '../env/kubectl.ts';
 import { repoRoot } from '../env/paths.ts';
 import { testEnvironment } from '../env/shared.ts';
@@ -310,7 +311,16 @@ describe('managed cluster names and new fields', () => {
       currentPrimary: 'db-0',
       instances: 2,
       readyInstances: 2,
-      operation: { type: 'Switchover', from: 'db-0', to: 'db-1', reason: 'node drained', step: 'waitForCatchUp', startedAt: '2026-01-01T00:00:00Z' },
+      operation: {
+        type: 'Switchover',
+        from: 'db-0',
+        to: 'db-1',
+        reason: 'node drained',
+        step: 'waitForCatchUp',
+        startedAt: '2026-01-01T00:00:00Z',
+        attempt: 2,
+        message: 'db-1 is 40 s behind',
+      },
       lastSwitchover: { time: '2025-12-31T00:00:00Z', from: 'db-1', to: 'db-0', reason: 'spec.primary', durationSeconds: '0.734' },
       lastFailover: { time: '2025-12-30T00:00:00Z', from: 'db-0', to: 'db-1', reason: 'writer unreachable', durationSeconds: '3' },
       instanceStatuses: [
@@ -321,6 +331,13 @@ describe('managed cluster names and new fields', () => {
     kubectl(k, ['patch', 'mysqlcluster', 'db', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
     const stored = JSON.parse(kubectl(k, ['get', 'mysqlcluster', 'db', '-n', ns, '-o', 'json'])) as { status: unknown };
     assert.deepEqual(stored.status, status);
+    // What a new leader resumes from: the retry count and its reason survive the schema.
+    const resumed = operationFromStatus((stored.status as { operation: unknown }).operation);
+    assert.equal(resumed?.attempt, 2);
+    assert.equal(resumed.message, 'db-1 is 40 s behind');
+    const negative = kubectlResult(k, ['patch', 'mysqlcluster', 'db', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { operation: { attempt: -1 } } })]);
+    assert.notEqual(negative.status, 0);
+    assert.match(negative.stderr, /attempt/);
     const refused = kubectlResult(k, ['patch', 'mysqlcluster', 'db', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { lastSwitchover: { durationSeconds: '1.5s' } } })]);
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /durationSeconds/);
