@@ -533,6 +533,36 @@ describe('RBAC: least privilege', () => {
       // Events on the objects; repeats are counted on the existing Event.
       'core/events: create',
       'core/events: patch',
+      // Managed clusters. Their children are applied with server-side apply (patch; create, since an apply
+      // creates what is missing), owned by the MySQLCluster with blockOwnerDeletion (hence its finalizers).
+      'flightdeck.t7.io/mysqlclusters/finalizers: update',
+      // The my.cnf ConfigMap: applied only.
+      'core/configmaps: create',
+      'core/configmaps: patch',
+      // Headless, writer and reader Services, writer and reader PodDisruptionBudgets: applied only.
+      'core/services: create',
+      'core/services: patch',
+      'policy/poddisruptionbudgets: create',
+      'policy/poddisruptionbudgets: patch',
+      // The StatefulSet: applied; read first for its claim template (which cannot change); cached (own label), so a deleted one is put back at once.
+      'apps/statefulsets: create',
+      'apps/statefulsets: get',
+      'apps/statefulsets: list',
+      'apps/statefulsets: patch',
+      'apps/statefulsets: watch',
+      // The instances' Pods: cached (own label); role labels applied (patch; never create: no bare Pods);
+      // deleted to restart one (rolling restarts, a writer moved off a node before it drains).
+      'core/pods: delete',
+      'core/pods: list',
+      'core/pods: patch',
+      'core/pods: watch',
+      // Data volumes: cached (own label) and grown when spec.size grows.
+      'core/persistentvolumeclaims: list',
+      'core/persistentvolumeclaims: patch',
+      'core/persistentvolumeclaims: watch',
+      // Nodes: cordoned or draining (move the writer away), not ready or gone (fail over), how many can hold an instance.
+      'core/nodes: list',
+      'core/nodes: watch',
     ].sort();
     assert.deepEqual(permissions((only(manifests, 'ClusterRole') as Manifest & { rules: PolicyRule[] }).rules), allowed);
   });
