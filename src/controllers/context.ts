@@ -66,12 +66,29 @@ export function cachedNode(node: NodeObject): NodeObject {
   return { ...node, status: Object.fromEntries(Object.entries(node.status).filter(([field]) => !unreadNodeStatus.has(field))) };
 }
 
+/** A Pod as the operator reads it: the instances of managed clusters. */
+export interface PodObject extends KubeObject {
+  spec?: { nodeName?: string };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; ready: boolean; restartCount: number }[];
+  };
+}
+
 export interface Caches {
   readonly clusters: Informer<MySQLCluster>;
   readonly databases: Informer<MySQLDatabase>;
   readonly users: Informer<MySQLUser>;
   readonly secrets: Informer<SecretObject>;
   readonly namespaces: Informer<NamespaceObject>;
+  /** Pods the operator manages (labelled managed-by): the instances of managed clusters. */
+  readonly pods: Informer<PodObject>;
+  /** Nodes, slimmed (cachedNode): whether an instance's node is cordoned or draining. */
+  readonly nodes: Informer<NodeObject>;
+  /** StatefulSets the operator manages: a deleted one is applied again at once. */
+  readonly statefulSets: Informer<KubeObject>;
 }
 
 export interface ControllerContext {

@@ -10,7 +10,6 @@ import type { MySQLCluster } from '../api/mysqlcluster.ts';
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
 import { apiVersion } from '../api/common.ts';
-import { clusterIntent } from '../api/normalize.ts';
 import { Controller } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { Informer, type KubeObject } from '../runtime/informer.ts';
@@ -19,14 +18,24 @@ import { transportFor, type KubeTransport } from '../runtime/kube-request.ts';
 import { KubeClient } from '../runtime/kube.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { RestCompaction } from '../runtime/rest-compaction.ts';
-import { watches } from '../runtime/triggers.ts';
-import { reconcileCluster } from './cluster/reconcile.ts';
+import { clusterController, slimStatefulSet } from './cluster/controller.ts';
+import { ManagedClusterState } from './cluster/managed/state.ts';
 import { ClusterConnections } from './connections.ts';
-import { cachedSecret, keyOf, type Caches, type ControllerContext, type ControllerDefinition, type NamespaceObject, type SecretObject } from './context.ts';
+import {
+  cachedNode,
+  cachedSecret,
+  managedBySelector,
+  type Caches,
+  type ControllerContext,
+  type ControllerDefinition,
+  type NamespaceObject,
+  type NodeObject,
+  type PodObject,
+  type SecretObject,
+} from './context.ts';
 import { databaseController } from './database/reconcile.ts';
-import { addIndexes } from './indexes.ts';
+import { addIndexes, addPodsByNodeIndex } from './indexes.ts';
 import { userController } from './user/reconcile.ts';
-import { ownChanges, secretChangeMatters } from './worth-reconciling.ts';
 
 export interface ManagerOptions {
   kubeConfig: KubeAccess;
@@ -44,36 +53,12 @@ export interface ManagerOptions {
 
 export const fieldManager = 'flightdeck-operator';
 
-/**
- * MySQLClusters: their own changes, and the Secrets an external cluster names
- * (admin credentials, CA). Declared here until the cluster reconciler
- * declares its own beside it.
- */
-const clusterController: ControllerDefinition = {
-  name: 'mysqlcluster',
-  reconcile: reconcileCluster,
-  triggers: (caches) => [
-    ownChanges(caches.clusters, 'mysqlclusters'),
-    watches(caches.secrets, 'external clusters naming the Secret', (event, secret, previous) => {
-      if (!secretChangeMatters(event, secret, previous)) return [];
-      const name = secret.metadata.name;
-      return caches.clusters
-        .list(secret.metadata.namespace ?? '')
-        .filter((c) => {
-          const external = clusterIntent(c).external;
-          return external?.adminSecretName === name || external?.tls.caSecret?.name === name;
-        })
-        .map(keyOf);
-    }),
-  ],
-};
-
-const definitions: readonly ControllerDefinition[] = [clusterController, databaseController, userController];
 
 export class Manager {
   readonly #caches: Caches;
   readonly #controllers: ReadonlyMap<string, Controller>;
   readonly #connections: ClusterConnections;
+  readonly #managed: ManagedClusterState;
   readonly #events: EventRecorder;
   readonly #logger: Logger;
   readonly #restCompaction: RestCompaction;
@@ -85,7 +70,12 @@ export class Manager {
     this.#logger = logger;
     // One transport (one TLS context, one set of connection pools) for every client of the manager.
     const transport = transportFor(kubeConfig, options.transport);
-    const informer = <T extends KubeObject>(version: string, plural: string, transform?: (object: KubeObject) => KubeObject): Informer<T> =>
+    const informer = <T extends KubeObject>(
+      version: string,
+      plural: string,
+      transform?: (object: KubeObject) => KubeObject,
+      labelSelector?: string,
+    ): Informer<T> =>
       new Informer<T>({
         kubeConfig,
         transport,
@@ -93,6 +83,7 @@ export class Manager {
         plural,
         logger: logger.child({ informer: plural }),
         ...(transform === undefined ? {} : { transform }),
+        ...(labelSelector === undefined ? {} : { labelSelector }),
       });
     this.#caches = {
       clusters: informer<MySQLCluster>(apiVersion, 'mysqlclusters'),
@@ -100,9 +91,20 @@ export class Manager {
       users: informer<MySQLUser>(apiVersion, 'mysqlusers'),
       secrets: informer<SecretObject>('v1', 'secrets', cachedSecret),
       namespaces: informer<NamespaceObject>('v1', 'namespaces'),
+      // Only what the operator created: not every Pod and StatefulSet of the cluster.
+      pods: informer<PodObject>('v1', 'pods', undefined, managedBySelector),
+      nodes: informer<NodeObject>('v1', 'nodes', cachedNode),
+      statefulSets: informer<KubeObject>('apps/v1', 'statefulsets', slimStatefulSet, managedBySelector),
     };
     addIndexes(this.#caches.users, this.#caches.databases);
+    addPodsByNodeIndex(this.#caches.pods);
     this.#connections = new ClusterConnections({
+      logger,
+      observer: (kind, verb, durationMs) => {
+        metrics.observeSqlStatement(kind, verb, durationMs / 1000);
+      },
+    });
+    this.#managed = new ManagedClusterState({
       logger,
       observer: (kind, verb, durationMs) => {
         metrics.observeSqlStatement(kind, verb, durationMs / 1000);
@@ -124,6 +126,7 @@ export class Manager {
       now: () => new Date(),
       enqueue: { database: enqueueTo(databaseController.name), user: enqueueTo(userController.name) },
     };
+    const definitions: readonly ControllerDefinition[] = [clusterController(this.#managed), databaseController, userController];
     this.#controllers = new Map(definitions.map((definition) => [definition.name, this.#controller(definition, context, options)]));
     this.#restCompaction = new RestCompaction({
       atRest: () => this.#events.pending === 0 && [...this.#controllers.values()].every((c) => c.idle),
@@ -199,5 +202,6 @@ export class Manager {
     for (const i of Object.values(this.#caches) as Informer<KubeObject>[]) i.stop();
     if (flushEvents) await this.#events.flush();
     await this.#connections.closeAll();
+    this.#managed.close();
   }
 }

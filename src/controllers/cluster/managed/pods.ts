@@ -1,20 +1,11 @@
 // The Pods and Nodes of a managed cluster as the operator caches and reads
 // them, and what the decision needs of them (InstanceObservation without the
 // server part, which comes over SQL). Pure.
-import type { KubeObject } from '../../../runtime/informer.ts';
 import type { InstanceObservation, PodPhase, ServerObservation } from '../../../replication/observations.ts';
-import type { NodeObject } from '../../context.ts';
+import type { NodeObject, PodObject } from '../../context.ts';
 import { podIndex, podName } from './builders/names.ts';
 
-export interface PodObject extends KubeObject {
-  spec?: { nodeName?: string };
-  status?: {
-    phase?: string;
-    podIP?: string;
-    conditions?: { type: string; status: string }[];
-    containerStatuses?: { name: string; ready: boolean; restartCount: number }[];
-  };
-}
+export type { PodObject } from '../../context.ts';
 
 const phases: ReadonlySet<string> = new Set(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']);
 
