@@ -138,6 +138,8 @@ export async function runOperator(settings: OperatorSettings, log: Logger, env: 
         log.info('operator running');
       },
       (error: unknown) => {
+        // Deposed while the caches were syncing: stopping them is what failed the start.
+        if (aborting !== undefined) return;
         failed = error instanceof Error ? error : new Error(String(error));
         log.error({ error: failed.message }, 'the controllers could not start');
       },
