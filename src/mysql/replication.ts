@@ -302,13 +302,20 @@ export class Replication {
   }
 
   /**
-   * The SQL side of stepping down as writer: read_only on, then every client
-   * connection killed (killClientConnections) so applications reconnect to
-   * the new primary. Resolves to the number of connections killed.
+   * The SQL side of stepping down as writer: client connections killed, read_only
+   * on, then client connections killed again (killClientConnections) so
+   * applications reconnect to the new primary. Resolves to the number of
+   * connections killed. The first round is for a writer whose commits wait for a
+   * semi-sync acknowledgement that will never come (a primary that was cut off
+   * and is back): SET GLOBAL read_only waits for running commits, so it would
+   * wait for good; KILL ends such a wait (measured on 10.11: the client gets an
+   * error, never an acknowledgement). The second round closes sessions that
+   * connected in between.
    */
   async demote(options: { exceptUsers: readonly string[] }): Promise<number> {
+    const first = await this.killClientConnections(options.exceptUsers);
     await this.setReadOnly(true);
-    return this.killClientConnections(options.exceptUsers);
+    return first + (await this.killClientConnections(options.exceptUsers));
   }
 
   /**

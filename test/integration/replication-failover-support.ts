@@ -2,7 +2,8 @@
 // with a TCP proxy as its writer endpoint, the application's connection
 // settings through it or straight to one member, and polling of a member's
 // replication state as a user would look at it.
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MySQLClient } from '../../src/mysql/client.ts';
 import type { ReplicationState } from '../../src/mysql/replication.ts';
@@ -107,4 +108,64 @@ export function straightTo(fixture: ClusterFixture, index: number): WriteLoadOpt
   const { user, password, database } = fixture.description.app;
   const m = fixture.member(index);
   return { host: m.host, port: m.port, user, password, database };
+}
+
+/**
+ * Points the proxy wherever the writer file says, polled every 50 ms: the
+ * writer endpoint of an operator running in another process.
+ */
+export function followWriterFile(fixture: ClusterFixture): { stop(): void } {
+  const file = fixture.description.writerFile;
+  const timer = setInterval(() => {
+    if (!existsSync(file)) return;
+    const { writer } = JSON.parse(readFileSync(file, 'utf8')) as { writer: string };
+    const member = fixture.description.members.find((m) => m.name === writer);
+    if (member === undefined) throw new Error(`the writer file names ${writer}, no member of ${fixture.description.name}`);
+    if (fixture.proxy.target?.host !== member.host || fixture.proxy.target.port !== member.port) fixture.proxy.setTarget({ host: member.host, port: member.port });
+  }, 50);
+  return {
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+export interface OperatorProcess {
+  readonly pid: number;
+  /** How it ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL after 10 s; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+const operatorScript = join(import.meta.dirname, '..', 'env', 'process-cluster-operator.ts');
+
+/** Starts test/env/process-cluster-operator.ts on the fixture's cluster; `crashAt` as FLIGHTDECK_CRASH_AT. Output goes to operator-<n>.log in the cluster's directory. */
+export function startOperatorProcess(fixture: ClusterFixture, label: string, crashAt?: string): OperatorProcess {
+  const log = openSync(join(fixture.description.dir, `operator-${label}.log`), 'a');
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (crashAt === undefined) delete env.FLIGHTDECK_CRASH_AT;
+  else env.FLIGHTDECK_CRASH_AT = crashAt;
+  try {
+    const child = spawn(process.execPath, [operatorScript, fixture.description.dir], { stdio: ['ignore', log, log], env });
+    if (child.pid === undefined) throw new Error('the operator process did not start');
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => {
+        resolve({ code, signal });
+      });
+    });
+    return {
+      pid: child.pid,
+      exited,
+      async stop() {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      },
+    };
+  } finally {
+    closeSync(log);
+  }
 }

@@ -11,11 +11,14 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as mariadb from 'mariadb';
 import { formatGtidList } from '../../src/replication/gtid.ts';
-import { adminConnection, killMember, restartMember } from '../env/process-cluster-members.ts';
-import { readStatus, type ClusterStatus } from '../env/process-cluster-status.ts';
+import type { Operation } from '../../src/replication/operation.ts';
+import { adminConnection, killMember, restartMember, saveDescription } from '../env/process-cluster-members.ts';
+import { readOperationHistory, readStatus, type ClusterStatus } from '../env/process-cluster-status.ts';
+import { createIsolatedNetwork, cutLink, deleteIsolatedNetwork, restoreLink } from '../env/isolated-network.ts';
 import { describeTick, type TickLoop } from '../env/process-cluster.ts';
 import { firstWriteAfter, longestGap, missingWrites, startWriteLoad, type WriteLoadResult } from '../env/write-load.ts';
-import { startClusterFixture, straightTo, throughProxy, type ClusterFixture } from './replication-failover-support.ts';
+import { outcomeWithin } from './mysql-replication-support.ts';
+import { followWriterFile, startClusterFixture, startOperatorProcess, straightTo, throughProxy, type ClusterFixture, type OperatorProcess } from './replication-failover-support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flightdeck-failover-'));
 after(() => {
@@ -44,8 +47,21 @@ function lastTicks(fixture: ClusterFixture, count = 6): string {
   return `last ticks:\n  ${fixture.cluster.ticks.slice(-count).map(describeTick).join('\n  ')}`;
 }
 
-/** Runs the operator's loop for the rest of the test (stopped in t.after unless stopped before). */
-function operatorLoop(t: { after: (fn: () => Promise<void>) => void }, fixture: ClusterFixture): TickLoop {
+type Defer = (cleanup: () => void | Promise<void>) => void;
+
+/** Cleanups for the end of a test, run last-in first-out (t.after hooks run in the order they were added). */
+function deferrer(t: { after: (fn: () => Promise<void>) => void }): Defer {
+  const stack: (() => void | Promise<void>)[] = [];
+  t.after(async () => {
+    for (const cleanup of stack.reverse()) await cleanup();
+  });
+  return (cleanup) => {
+    stack.push(cleanup);
+  };
+}
+
+/** Runs the operator's loop for the rest of the test (stopped at its end unless stopped before). */
+function operatorLoop(defer: Defer, fixture: ClusterFixture): TickLoop {
   const loop = fixture.cluster.startLoop();
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -53,7 +69,7 @@ function operatorLoop(t: { after: (fn: () => Promise<void>) => void }, fixture: 
     stopped = true;
     await loop.stop();
   };
-  t.after(stop);
+  defer(stop);
   return { stop };
 }
 
@@ -70,11 +86,11 @@ async function assertNoneMissing(fixture: ClusterFixture, index: number, result:
 }
 
 /** A write load through the writer endpoint, stopped after the test if the test did not stop it. */
-async function writeLoad(t: { after: (fn: () => Promise<void>) => void }, fixture: ClusterFixture): Promise<{ waitForWrites: (count: number, timeoutMs: number) => Promise<void>; stop: () => Promise<WriteLoadResult> }> {
+async function writeLoad(defer: Defer, fixture: ClusterFixture): Promise<{ waitForWrites: (count: number, timeoutMs: number) => Promise<void>; stop: () => Promise<WriteLoadResult> }> {
   const load = await startWriteLoad(throughProxy(fixture));
   let result: Promise<WriteLoadResult> | undefined;
   const stop = (): Promise<WriteLoadResult> => (result ??= load.stop());
-  t.after(async () => {
+  defer(async () => {
     await stop();
   });
   return { waitForWrites: (count, timeoutMs) => load.waitForWrites(count, timeoutMs), stop };
@@ -91,7 +107,8 @@ async function query<T>(options: { host: string; port: number; user: string; pas
 
 test('bootstrap: member 0 becomes the writer, the others replicate from it, read-only', async (t) => {
   const fixture = await startClusterFixture({ root, name: 'boot' });
-  t.after(() => fixture.stop());
+  const defer = deferrer(t);
+  defer(() => fixture.stop());
   await steady(fixture);
 
   assert.equal(fixture.cluster.recorder.read().currentPrimary, 'boot-0');
@@ -129,10 +146,11 @@ async function waitForRows(fixture: ClusterFixture, index: number, sql: string, 
 
 test('switchover (spec.primary changed) under write load: nothing acknowledged is lost, writes pause briefly, the old primary rejoins', async (t) => {
   const fixture = await startClusterFixture({ root, name: 'swo' });
-  t.after(() => fixture.stop());
+  const defer = deferrer(t);
+  defer(() => fixture.stop());
   await steady(fixture);
-  const loop = operatorLoop(t, fixture);
-  const load = await writeLoad(t, fixture);
+  const loop = operatorLoop(defer, fixture);
+  const load = await writeLoad(defer, fixture);
   await load.waitForWrites(200, 15_000);
 
   fixture.description.spec.desiredPrimaryIndex = 1;
@@ -165,10 +183,11 @@ test('switchover (spec.primary changed) under write load: nothing acknowledged i
 
 test('failover: the primary killed (SIGKILL) under write load; a replica takes over after failoverAfterMs, nothing acknowledged is lost', async (t) => {
   const fixture = await startClusterFixture({ root, name: 'fo', spec: { failoverAfterMs: 1000 } });
-  t.after(() => fixture.stop());
+  const defer = deferrer(t);
+  defer(() => fixture.stop());
   await steady(fixture);
-  const loop = operatorLoop(t, fixture);
-  const load = await writeLoad(t, fixture);
+  const loop = operatorLoop(defer, fixture);
+  const load = await writeLoad(defer, fixture);
   await load.waitForWrites(200, 15_000);
 
   await killMember(fixture.member(0));
@@ -202,9 +221,10 @@ test('failover: the primary killed (SIGKILL) under write load; a replica takes o
 
 test('failover with lagging replicas: the one that received the most is chosen, applies its relay log first, nothing acknowledged is lost', async (t) => {
   const fixture = await startClusterFixture({ root, name: 'lag', spec: { failoverAfterMs: 500 } });
-  t.after(() => fixture.stop());
+  const defer = deferrer(t);
+  defer(() => fixture.stop());
   await steady(fixture);
-  const load = await writeLoad(t, fixture);
+  const load = await writeLoad(defer, fixture);
   await load.waitForWrites(50, 15_000);
   // The operator is away while the replicas fall behind (it would restart their threads).
   // lag-2 stops applying but goes on receiving and acknowledging; later lag-1 stops receiving.
@@ -225,7 +245,7 @@ test('failover with lagging replicas: the one that received the most is chosen, 
   assert.ok(seqOf(before1.gtidCurrentPos) > seqOf(before2.gtidCurrentPos), `lag-1 applied ${before1.gtidCurrentPos}, lag-2 ${before2.gtidCurrentPos}`);
   assert.ok(seqOf(before2.replica?.gtidIoPos ?? '') > seqOf(before1.replica?.gtidIoPos ?? ''), 'lag-2 received more than lag-1');
 
-  const loop = operatorLoop(t, fixture);
+  const loop = operatorLoop(defer, fixture);
   await waitFor('the failover done', () => status(fixture).lastFailover?.outcome === 'succeeded', 30_000, () => lastTicks(fixture));
   await load.waitForWrites(50, 15_000);
   const result = await load.stop();
@@ -248,10 +268,11 @@ function seqOf(position: string): number {
 
 test('an old primary that returns with an errant transaction is quarantined: reported, read-only, out of the writer endpoint, its data kept', async (t) => {
   const fixture = await startClusterFixture({ root, name: 'err', spec: { failoverAfterMs: 500 } });
-  t.after(() => fixture.stop());
+  const defer = deferrer(t);
+  defer(() => fixture.stop());
   await steady(fixture);
-  let loop = operatorLoop(t, fixture);
-  const load = await writeLoad(t, fixture);
+  let loop = operatorLoop(defer, fixture);
+  const load = await writeLoad(defer, fixture);
   await load.waitForWrites(100, 15_000);
   await killMember(fixture.member(0));
   await waitFor('the failover done', () => status(fixture).lastFailover?.outcome === 'succeeded', 20_000, () => lastTicks(fixture));
@@ -268,7 +289,7 @@ test('an old primary that returns with an errant transaction is quarantined: rep
   }
   const errantPosition = (await fixture.state(0)).gtidBinlogPos;
 
-  loop = operatorLoop(t, fixture);
+  loop = operatorLoop(defer, fixture);
   await waitFor(
     'err-0 quarantined',
     () => fixture.cluster.ticks.some((r) => r.decision.kind === 'quarantine' && r.decision.instance === 'err-0'),
@@ -307,4 +328,140 @@ test('an old primary that returns with an errant transaction is quarantined: rep
   assert.deepEqual(await query(straightTo(fixture, 0), 'SELECT n FROM app.writes WHERE n = 1000000'), [{ n: 1_000_000 }]);
   assert.deepEqual(await query(straightTo(fixture, primaryIndex), 'SELECT n FROM app.writes WHERE n = 1000000'), []);
   await assertNoneMissing(fixture, primaryIndex, result);
+});
+
+test('a primary cut off from the network: replicas fenced, failover, the cut-off primary acknowledges nothing, and on its return is quarantined', async (t) => {
+  const network = createIsolatedNetwork();
+  const defer = deferrer(t);
+  defer(() => {
+    deleteIsolatedNetwork(network);
+  });
+  const fixture = await startClusterFixture({ root, name: 'cut', isolated: { network, index: 0 }, spec: { failoverAfterMs: 1000 } });
+  defer(async () => {
+    // The link first: connections hung on the cut-off server end when it can answer again.
+    restoreLink(network);
+    await fixture.stop();
+  });
+  await steady(fixture);
+  assert.equal(fixture.cluster.recorder.read().currentPrimary, 'cut-0');
+  const loop = operatorLoop(defer, fixture);
+  const load = await writeLoad(defer, fixture);
+  await load.waitForWrites(100, 15_000);
+  // An application session on the primary that the cut does not reach (its socket), to try writing there afterwards.
+  const { user, password } = fixture.description.app;
+  const inside = await mariadb.createConnection({ socketPath: fixture.member(0).socket, user, password });
+  inside.on('error', () => {
+    // Killed by the fence below; its query rejects, which is asserted.
+  });
+  defer(() => {
+    inside.destroy();
+  });
+
+  cutLink(network);
+  const cutAt = Date.now();
+  await waitFor('the failover done', () => status(fixture).lastFailover?.outcome === 'succeeded', 30_000, () => lastTicks(fixture));
+  const primaryName = status(fixture).currentPrimary;
+  const primaryIndex = fixture.description.members.findIndex((m) => m.name === primaryName);
+  assert.ok(primaryIndex === 1 || primaryIndex === 2, `a replica took over, not ${primaryName}`);
+  const steps = readOperationHistory(fixture.description.statusFile).map((o) => o.step);
+  assert.deepEqual([...new Set(steps)], ['fenceReplicas', 'chooseTarget', 'waitForRelayApplied', 'promoteTarget', 'moveWriter', 'repointReplicas']);
+  await load.waitForWrites(100, 15_000);
+
+  // The cut-off primary still runs and still believes it is the writer, but no replica acknowledges: a write there never completes.
+  const hung = inside.query('INSERT INTO app.writes (n) VALUES (?)', [2_000_000]);
+  assert.equal(await outcomeWithin(hung, 3000), 'pending');
+  const result = await load.stop();
+  await assertNoneMissing(fixture, primaryIndex, result);
+  const gap = longestGap(result);
+  t.diagnostic(`partition: writes stopped for ${Math.round(gap.gapMs)} ms, from ${Math.round(gap.after - cutAt)} ms after the cut (failoverAfterMs 1000)`);
+  assert.ok(gap.gapMs < 10_000, `writes stopped for ${Math.round(gap.gapMs)} ms`);
+
+  restoreLink(network);
+  await waitFor(
+    'cut-0 quarantined once it answers again',
+    () => fixture.cluster.ticks.some((r) => r.decision.kind === 'quarantine' && r.decision.instance === 'cut-0'),
+    20_000,
+    () => lastTicks(fixture),
+  );
+  await loop.stop();
+  // Its write was refused, never acknowledged: the fence closed the session.
+  assert.equal(await outcomeWithin(hung, 5000), 'rejected');
+  const quarantine = fixture.cluster.ticks.find((r) => r.decision.kind === 'quarantine');
+  assert.ok(quarantine?.decision.kind === 'quarantine');
+  // Why quarantined, not a replica: its binary log holds writes it took after the cut (the load's, then this one), which
+  // no other server has; they were never acknowledged, but only a person can tell, so they are kept.
+  t.diagnostic(`partition: ${quarantine.decision.reason}`);
+  assert.ok(quarantine.decision.errant.length > 0 && quarantine.decision.errant.every((g) => g.server === 1), formatGtidList(quarantine.decision.errant));
+  const old = await fixture.state(0);
+  assert.equal(old.readOnly, true);
+  assert.ok(old.replica === undefined || (old.replica.ioThread === 'No' && !old.replica.sqlRunning), JSON.stringify(old.replica));
+  assert.deepEqual(fixture.proxy.target, { host: fixture.member(primaryIndex).host, port: fixture.member(primaryIndex).port });
+  assert.equal(status(fixture).currentPrimary, primaryName);
+  assert.deepEqual(await query(straightTo(fixture, primaryIndex), 'SELECT n FROM app.writes WHERE n = 2000000'), []);
+  assert.deepEqual(await query(straightTo(fixture, 0), 'SELECT n FROM app.writes WHERE n = 2000000'), [{ n: 2_000_000 }]);
+});
+
+/** The steps of `history` with consecutive repeats (retries, a resumed step) folded. */
+function distinctSteps(history: readonly Operation[]): string[] {
+  return history.map((o) => o.step).filter((step, i, all) => i === 0 || all[i - 1] !== step);
+}
+
+test('the operator killed in the middle of a switchover and of a failover: a new one resumes the recorded operation and finishes it, nothing acknowledged is lost', async (t) => {
+  const fixture = await startClusterFixture({ root, name: 'crash', spec: { failoverAfterMs: 1000 } });
+  const defer = deferrer(t);
+  defer(() => fixture.stop());
+  await steady(fixture);
+  const follow = followWriterFile(fixture);
+  defer(() => {
+    follow.stop();
+  });
+  const load = await writeLoad(defer, fixture);
+  await load.waitForWrites(100, 15_000);
+  const operator = (label: string, crashAt?: string): OperatorProcess => {
+    const started = startOperatorProcess(fixture, label, crashAt);
+    defer(() => started.stop());
+    return started;
+  };
+
+  // Switchover, the operator dying once promoteTarget is recorded: the old primary is fenced, nobody is writable.
+  fixture.description.spec.desiredPrimaryIndex = 1;
+  saveDescription(fixture.description);
+  const first = operator('1', 'Switchover:promoteTarget');
+  assert.deepEqual(await first.exited, { code: null, signal: 'SIGKILL' });
+  const recorded = status(fixture).operation;
+  assert.equal(recorded?.type, 'Switchover');
+  assert.equal(recorded.step, 'promoteTarget');
+  const second = operator('2');
+  await waitFor('the switchover done', () => status(fixture).lastSwitchover?.outcome === 'succeeded', 20_000);
+  assert.equal(status(fixture).currentPrimary, 'crash-1');
+  const switchover = readOperationHistory(fixture.description.statusFile).filter((o) => o.type === 'Switchover');
+  // One operation (same start, same target) continued from the recorded step, not a second one started over.
+  assert.deepEqual([...new Set(switchover.map((o) => `${o.startedAt} ${o.from}→${o.to}`))], [`${recorded.startedAt} crash-0→crash-1`]);
+  assert.deepEqual(distinctSteps(switchover), ['fenceOldPrimary', 'waitForCatchUp', 'promoteTarget', 'moveWriter', 'repointReplicas', 'rejoinOldPrimary']);
+  assert.ok(switchover.filter((o) => o.step === 'promoteTarget').length >= 2, 'promoteTarget recorded again by the second operator');
+  await load.waitForWrites(100, 15_000);
+  await second.stop();
+
+  // Failover from crash-1, the operator dying once waitForRelayApplied is recorded (the target chosen and written down).
+  const third = operator('3', 'Failover:waitForRelayApplied');
+  await killMember(fixture.member(1));
+  assert.deepEqual(await third.exited, { code: null, signal: 'SIGKILL' });
+  const failoverRecord = status(fixture).operation;
+  assert.equal(failoverRecord?.type, 'Failover');
+  assert.equal(failoverRecord.step, 'waitForRelayApplied');
+  const fourth = operator('4');
+  await waitFor('the failover done', () => status(fixture).lastFailover?.outcome === 'succeeded', 20_000);
+  assert.equal(status(fixture).currentPrimary, failoverRecord.to);
+  const failover = readOperationHistory(fixture.description.statusFile).filter((o) => o.type === 'Failover');
+  assert.deepEqual([...new Set(failover.map((o) => o.startedAt))], [failoverRecord.startedAt]);
+  assert.deepEqual([...new Set(failover.slice(failover.indexOf(failover.find((o) => o.step === 'waitForRelayApplied') ?? failoverRecord)).map((o) => o.to))], [failoverRecord.to]);
+  assert.deepEqual(distinctSteps(failover), ['fenceReplicas', 'chooseTarget', 'waitForRelayApplied', 'promoteTarget', 'moveWriter', 'repointReplicas']);
+
+  await load.waitForWrites(100, 15_000);
+  const result = await load.stop();
+  await fourth.stop();
+  const primaryIndex = fixture.description.members.findIndex((m) => m.name === failoverRecord.to);
+  await assertNoneMissing(fixture, primaryIndex, result);
+  const gap = longestGap(result);
+  t.diagnostic(`operator crashes: ${result.acknowledged.length} writes acknowledged, longest gap ${Math.round(gap.gapMs)} ms (includes starting a new operator process)`);
 });
