@@ -69,6 +69,10 @@ export class ClusterView implements InstanceAccess, WriterRouting {
     return podIsGone(this.#pod(instance));
   }
 
+  isLeaving(instance: string): boolean {
+    return this.#pod(instance)?.metadata.deletionTimestamp !== undefined;
+  }
+
   /** The pod a replica's configured source designates: its DNS name, or its IP. */
   #resolveSource(host: string): string | undefined {
     const suffix = `.${this.#o.cluster}-instances.${this.#o.namespace}.svc.cluster.local`;

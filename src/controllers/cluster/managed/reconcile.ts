@@ -152,9 +152,10 @@ export async function reconcileManagedCluster(
   );
   reportDecision(context, cluster, decision, outcome);
 
-  // 5. routing
-  const recordedNow = recorder.recorded();
-  const current = { ...observation, status: recordedNow };
+  // 5. routing: from a fresh look when the decision changed something, so labels and status say what is, not what was.
+  const changed = outcome.kind === 'acted' || (outcome.kind === 'operation' && outcome.outcome.kind !== 'retry');
+  const current = changed ? await view.observe(signal) : { ...observation, status: recorder.recorded() };
+  const recordedNow = current.status;
   const problems = problemsOf(outcome);
   const plan = labelPlan(current, managed.replication.maxReaderLagSeconds, new Set(problems.keys()));
   for (const pod of pods()) {
@@ -174,12 +175,12 @@ export async function reconcileManagedCluster(
   const ready: Readiness = readiness(current, outcome, readyInstances);
   const replicationCondition = replicating(current, statuses);
   const nowMs = context.now().getTime();
-  const fields = { ...recorder.status, ...baseFields, readyInstances, instanceStatuses: steadyVolatile(statuses, recorder.status.instanceStatuses, state.volatileDue(key, nowMs, volatileStatusIntervalMs)) };
-  const before = JSON.stringify(cluster.status?.instanceStatuses ?? []);
+  const volatileDue = state.volatileDue(key, nowMs, volatileStatusIntervalMs);
+  const fields = { ...recorder.status, ...baseFields, readyInstances, instanceStatuses: steadyVolatile(statuses, recorder.status.instanceStatuses, volatileDue) };
   await writeStatus(context, { ...cluster, status: recorder.status }, fields, ready, [
     { type: 'Replicating', status: replicationCondition.ready ? 'True' : 'False', reason: replicationCondition.reason, message: replicationCondition.message },
   ]);
-  if (JSON.stringify(fields.instanceStatuses) !== before) state.volatileWritten(key, nowMs);
+  if (volatileDue) state.volatileWritten(key, nowMs);
 
   if (outcome.kind === 'operation' && outcome.outcome.kind === 'retry') return { requeueAfterMs: Math.min(healthCheckIntervalMs, 250 * (1 + outcome.outcome.operation.attempt)) };
   return requeue;

@@ -57,6 +57,7 @@ export function readiness(observation: ClusterObservation, outcome: ActOutcome, 
     return { ready: false, reason: 'WriterUnavailable', message: outcome.kind === 'waiting' ? outcome.reason : `writer ${primary} does not answer` };
   }
   if (writer.server.readOnly) return { ready: false, reason: 'WriterReadOnly', message: `writer ${primary} is still read-only` };
+  if (!writer.podReady) return { ready: false, reason: 'WriterNotReady', message: `writer ${primary} answers but its pod is not Ready yet` };
   return {
     ready: true,
     reason: 'Running',

@@ -159,6 +159,32 @@ function ping(timeoutSeconds: number): string[] {
   return ['sh', '-c', `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" exec mariadb-admin --user=root --protocol=socket --connect-timeout=${timeoutSeconds} ping`];
 }
 
+/** How long a writer being deleted waits for the operator to hand its role over before it stops anyway. */
+export const handOverSeconds = 60;
+
+/**
+ * The preStop hook: a pod that is deleted (kubectl delete pod, a rollout)
+ * keeps serving until the operator has moved the writer away, so deleting
+ * the writer's pod is a switchover, not a failover. It returns at once for a
+ * server with no replica connected (a reader, or a cluster of one: nobody to
+ * hand over to) and for one that is read-only and replicating (a reader, or
+ * a former writer the operator has made one); otherwise it waits, at most
+ * handOverSeconds, so a pod is never kept alive by an operator that is gone.
+ */
+export function handOverScript(): string {
+  const sql = (statement: string): string => `MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb --user=root --protocol=socket --connect-timeout=2 -N -B -e "${statement}"`;
+  return [
+    'i=0',
+    `while [ "$i" -lt ${handOverSeconds} ]; do`,
+    `  replicas="$(${sql('SHOW SLAVE HOSTS')})" || exit 0`,
+    '  [ -z "$replicas" ] && exit 0',
+    `  [ "$(${sql('SELECT @@read_only')})" = 1 ] && [ -n "$(${sql('SHOW SLAVE STATUS')})" ] && exit 0`,
+    '  i=$((i + 1))',
+    '  sleep 1',
+    'done',
+  ].join('\n');
+}
+
 function container(input: StatefulSetInput): Json {
   const { managed, names } = input;
   return {
@@ -188,6 +214,7 @@ function container(input: StatefulSetInput): Json {
     // Ready: answers on its socket. Whether it serves reads (lag, replication
     // health) is the operator's call, through the serves-reads label.
     readinessProbe: { exec: { command: ping(2) }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 3 },
+    lifecycle: { preStop: { exec: { command: ['sh', '-c', handOverScript()] } } },
     securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
   };
 }

@@ -22,6 +22,8 @@ export interface InstanceAccess {
   replicationSource(instance: string): { host: string; port: number };
   /** Whether `instance` is known to be down (pod gone or not running, process dead): it can neither write nor acknowledge. */
   isGone(instance: string): boolean;
+  /** Whether `instance` is on its way out (its pod is being deleted): it may stop answering any moment, and that is expected. */
+  isLeaving?(instance: string): boolean;
   /** A fresh observation of the whole cluster (steps that choose, such as a failover's chooseTarget, look again). */
   observe(signal: AbortSignal): Promise<ClusterObservation>;
 }

@@ -66,7 +66,12 @@ export class SqlStepExecutor implements StepExecutor {
       case 'rejoinOldPrimary':
         // A pod on its way out is configured by the decision when it is back.
         if (this.#access.isGone(from)) return done;
-        await makeReplica(this.#access, from, to, this.#settings, signal, { fromOwnBinlog: true });
+        try {
+          // A pod being deleted waits in its preStop hook until it replicates from the new writer (statefulset.ts).
+          await makeReplica(this.#access, from, to, this.#settings, signal, { fromOwnBinlog: true });
+        } catch (error) {
+          if (signal.aborted || this.#access.isLeaving?.(from) !== true) throw error;
+        }
         return done;
       case 'rollBack':
         return this.#rollBack(operation, signal);
