@@ -237,8 +237,8 @@ describe('MySQLUser', () => {
     const firstUid = kubectl(k, ['get', 'mysqluser', 'restored-user', '-n', 'site-a', '-o', 'jsonpath={.metadata.uid}']);
     // Deleted with Retain: the account and its ownership record stay, as on a server a backup is restored next to.
     kubectl(k, ['delete', 'mysqluser', 'restored-user', '-n', 'site-a', '--wait=true', '--timeout=30s']);
-    // What the garbage collector does on a real cluster (none runs here): the connection Secret goes with its owner.
-    kubectl(k, ['delete', 'secret', 'restored-user-connection', '-n', 'site-a']);
+    // The connection Secret as Velero restores it: without ownerReferences (it strips them, since the uids change).
+    kubectl(k, ['patch', 'secret', 'restored-user-connection', '-n', 'site-a', '--type=json', '-p', '[{"op":"remove","path":"/metadata/ownerReferences"}]']);
     assert.equal(await accountExists('restored_user'), true);
     apply(user('site-a', 'restored-user', spec));
     await waitForReady(k, 'mysqluser', 'site-a', 'restored-user');
@@ -248,6 +248,8 @@ describe('MySQLUser', () => {
     const owner = await admin.query<{ uid: string }[]>("SELECT uid FROM flightdeck_meta.owners WHERE kind = 'user' AND `key` = 'restored_user@%'");
     assert.deepEqual(owner.map((o) => o.uid), [newUid], 'the ownership record moved to the restored object');
     assert.ok(!eventReasons('site-a', newUid).includes('Created'), 'nothing was created again');
+    const connectionOwner = kubectl(k, ['get', 'secret', 'restored-user-connection', '-n', 'site-a', '-o', 'jsonpath={.metadata.ownerReferences[0].uid}']);
+    assert.equal(connectionOwner, newUid, 'the restored connection Secret is taken back, not refused');
     const conn = await connectAs('restored_user', 'restored-password-123', 'users_a');
     await conn.end();
   });

@@ -261,15 +261,15 @@ async function writeConnectionSecret(
   });
   const existing = context.caches.secrets.get(namespace, intent.connectionSecretName);
   if (existing !== undefined) {
-    const ours = (existing.metadata.ownerReferences ?? []).some((o) => o.uid === user.metadata.uid);
-    if (!ours) {
+    if (!connectionSecretIsOurs(existing, user, intent)) {
       return {
         ready: false,
         reason: 'ConnectionSecretConflict',
         message: `Secret ${intent.connectionSecretName} exists and was not written for this MySQLUser; name another in spec.connectionSecret`,
       };
     }
-    if (secretDataEqual(existing.data, desired.data)) return undefined;
+    const ownedByThis = (existing.metadata.ownerReferences ?? []).some((o) => o.uid === user.metadata.uid);
+    if (ownedByThis && secretDataEqual(existing.data, desired.data)) return undefined;
   }
   await context.kube.apply(desired);
   return undefined;
@@ -290,3 +290,17 @@ export const userController: ControllerDefinition = {
     ),
   ],
 };
+
+/**
+ * Whether an existing connection Secret is this object's to rewrite: it names
+ * this object as its owner, or it is one the operator wrote for this very
+ * account and that has lost its owner — Velero strips ownerReferences when it
+ * restores a namespace, so a restored MySQLUser finds its restored connection
+ * Secret without one. (Taking it over sets the owner again.)
+ */
+function connectionSecretIsOurs(existing: SecretObject, user: MySQLUser, intent: UserIntent): boolean {
+  const owners = existing.metadata.ownerReferences ?? [];
+  if (owners.some((o) => o.uid === user.metadata.uid)) return true;
+  const writtenByOperator = Object.entries(managedByLabel).every(([key, value]) => existing.metadata.labels?.[key] === value);
+  return owners.length === 0 && writtenByOperator && secretValue(existing, 'username') === intent.username;
+}
