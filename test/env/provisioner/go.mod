@@ -1,7 +1,7 @@
 // The local cluster's volume provisioner (main.go), on the external
 // provisioner library of sig-storage. Kubernetes modules are pinned to the
 // cluster's release (test/env/kubebuild), so the client speaks its API and
-// the compiled packages are shared with that build. See build.sh beside it.
+// those modules are downloaded once for both builds. See build.sh beside it.
 module flightdeck.t7.io/provisioner
 
 go 1.26.0
