@@ -37,10 +37,12 @@ export async function onInstance<T>(
       reject(new InstanceUnreachableError(instance, `${what}: no answer within ${timeoutMs} ms`));
     }, timeoutMs);
   });
+  let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
-    signal.addEventListener('abort', () => {
+    onAbort = () => {
       reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    }, { once: true });
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([work(client), timeout, aborted]);
@@ -49,6 +51,8 @@ export async function onInstance<T>(
     throw error;
   } finally {
     clearTimeout(timer);
+    // The signal lives as long as the controller: a listener per statement would pile up.
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
   }
 }
 
