@@ -199,7 +199,7 @@ export const mysqlClusterSpec = s.object(
     persistence,
     storageClassName: s.string({ description: 'StorageClass of the volumes. Defaults to the cluster default.', maxLength: 253 }),
     image: s.string({
-      description: `MariaDB container image (10.11 or later) that follows the official mariadb image's contract (MARIADB_ROOT_PASSWORD, /docker-entrypoint-initdb.d). Defaults to ${defaultMariadbImage}. Changing it rolls the cluster: readers first, then a switchover, then the former writer.`,
+      description: `MariaDB container image (10.11 or later) that follows the official mariadb image's contract (MARIADB_ROOT_PASSWORD, /docker-entrypoint-initdb.d). Defaults to ${defaultMariadbImage}. Instances start with the image they were created with; this version does not yet roll a change of it (delete the pods one at a time, readers first; deleting the writer\'s pod switches the writer over first).`,
       maxLength: 512,
     }),
     imagePullPolicy: s.enumeration(['Always', 'IfNotPresent', 'Never'] as const, {
@@ -231,7 +231,7 @@ export const mysqlClusterSpec = s.object(
     }),
     myCnf: s.string({
       description:
-        'Extra server options in my.cnf syntax, added to the [mariadbd] section. Options MariaDB can change at run time (max_connections, innodb_buffer_pool_size, long_query_time, … ) are applied live, without a restart; the others by a rolling restart: readers one at a time, then a switchover, then the former writer. Options the operator relies on (server_id, log_bin, binlog_format, gtid_strict_mode, read_only, semi-synchronous replication) are set by the operator and cannot be overridden.',
+        'Extra server options in my.cnf syntax, added to the [mariadbd] section and read when an instance starts. This version does not yet apply a change to running instances (live for options MariaDB can change at run time, by a rolling restart for the others): delete the pods one at a time, readers first, to apply it; deleting the writer\'s pod switches the writer over first. Options the operator relies on (server_id, log_bin, binlog_format, gtid_strict_mode, read_only, semi-synchronous replication) are set by the operator and cannot be overridden.',
       maxLength: 65536,
     }),
     replication,
