@@ -1,0 +1,526 @@
+// Benchmark: how long a managed MySQLCluster stops taking writes when its
+// writer goes away, on a local cluster of three nodes with real pods and the
+// operator installed by its chart (issue 8, "Benchmark"). Prints one JSON
+// object on stdout; notes go to stderr.
+//
+//   failover    kill -9 of the writer's mariadbd → the first acknowledged write after it
+//   delete      `kubectl delete pod` of the writer → the longest gap between two acknowledged writes
+//   drain       `kubectl drain` of the writer's node → the longest gap (uncordoned afterwards)
+//   baseline    one MariaDB StatefulSet pod without the operator, its node drained → the longest gap
+//
+// and for each repetition the acknowledged writes missing afterwards, looked
+// up on the writer once the cluster is healthy again. Every repetition starts
+// from a healthy cluster: Ready, every instance ready, one writer, no node
+// cordoned.
+//
+// Run: node bench/failover.ts [--repetitions 20]
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { startLocalCluster, stopLocalCluster, type RunningLocalCluster } from '../test/env/cluster/cluster.ts';
+import { mariadbImageName } from '../test/env/images/images.ts';
+import { kubectl, kubectlResult, waitForReady, type KubectlTarget } from '../test/env/kubectl.ts';
+import {
+  clusterPods,
+  eventually,
+  installOperatorByChart,
+  isPodReady,
+  operatorDeployment,
+  operatorNamespace,
+  writerPod,
+  type ClusterPod,
+} from '../test/env/managed-cluster.ts';
+import { mariadbServerManifests } from '../test/e2e/mariadb-manifests.ts';
+
+const { values } = parseArgs({
+  options: {
+    repetitions: { type: 'string', default: '20' },
+    'baseline-repetitions': { type: 'string' },
+  },
+});
+const repetitions = Number(values.repetitions);
+const baselineRepetitions = Number(values['baseline-repetitions'] ?? values.repetitions);
+
+const log = (message: string): void => {
+  process.stderr.write(`# ${new Date().toISOString()} ${message}\n`);
+};
+const round = (ms: number): number => Math.round(ms);
+
+const namespace = 'bench';
+const clusterName = 'bench';
+const user = 'bench_user';
+const database = 'bench_db';
+const writerHost = `${clusterName}.${namespace}.svc.cluster.local`;
+/** How long the load runs before the disruption, and after the first write that follows it. */
+const settleMs = 3000;
+/** A scenario whose writes have not resumed by then counts as not recovered. */
+const recoveryTimeoutMs = 120_000;
+
+let cluster: RunningLocalCluster | undefined;
+const plane = (): KubectlTarget => {
+  if (cluster === undefined) throw new Error('the local cluster is not running');
+  return cluster.controlPlane;
+};
+
+// ---------------------------------------------------------------------------
+// The write client
+
+interface Ack {
+  readonly n: number;
+  /** Epoch ms; the pod's clock is this machine's (the nodes are namespaces of it). */
+  readonly at: number;
+}
+
+interface RunningLoad {
+  readonly acks: Ack[];
+  /** Ends the loop (EOF on its stdin) and resolves with every acknowledged write. */
+  stop(): Promise<Ack[]>;
+}
+
+/**
+ * The loop the client runs in a pod: a new mariadb CLI connection per write
+ * (as PHP sites connect), numbered, with a 1 s connect and 3 s overall time-out;
+ * a failed write is retried with the next number. It runs in the background;
+ * the foreground waits for EOF on stdin, which is how the bench stops it.
+ */
+const clientScript = [
+  'host=$1; user=$2; db=$3; statement=$4',
+  '(',
+  '  i=0',
+  '  while :; do',
+  '    i=$((i + 1))',
+  '    if timeout 3 mariadb --connect-timeout=1 -h "$host" -u "$user" "$db" -e "$statement ($i)" 2>/dev/null; then echo "ok $i $(date +%s.%N)"; fi',
+  '  done',
+  ') &',
+  'loop=$!',
+  'cat >/dev/null',
+  'kill $loop',
+  'wait',
+].join('\n');
+
+/** `statement` is completed by ` (<n>)`, e.g. `INSERT INTO t (n) VALUES`. */
+function startWrites(target: { namespace: string; pod: string; host: string; user: string; password: string; database: string; statement: string }): RunningLoad {
+  const child: ChildProcessWithoutNullStreams = spawn(join(plane().binDir, 'kubectl'), [
+    '--kubeconfig', plane().kubeconfig, 'exec', '-i', target.pod, '-n', target.namespace, '--',
+    'env', `MYSQL_PWD=${target.password}`, 'sh', '-c', clientScript, 'client', target.host, target.user, target.database, target.statement,
+  ]);
+  const acks: Ack[] = [];
+  let partial = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const [word, n, at] = line.split(' ');
+      if (word === 'ok') acks.push({ n: Number(n), at: Number(at) * 1000 });
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const closed = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 && code !== null) log(`write client in ${target.pod} exited ${code}: ${stderr.trim()}`);
+      resolve();
+    });
+  });
+  return {
+    acks,
+    async stop() {
+      child.stdin.end();
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await closed;
+      clearTimeout(killer);
+      return acks;
+    },
+  };
+}
+
+/** Resolves once a write acknowledged after `since` exists and `settleMs` more have passed; false on time-out. */
+async function writesResumed(load: RunningLoad, since: number): Promise<boolean> {
+  const deadline = Date.now() + recoveryTimeoutMs;
+  for (;;) {
+    const first = load.acks.find((a) => a.at > since);
+    if (first !== undefined && Date.now() > first.at + settleMs) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+}
+
+function longestGap(acks: readonly Ack[], since: number): { gapMs: number; startedAfterMs: number } {
+  let gap = { gapMs: 0, startedAfterMs: 0 };
+  for (let i = 1; i < acks.length; i++) {
+    const previous = acks[i - 1];
+    const current = acks[i];
+    if (previous === undefined || current === undefined) continue;
+    if (current.at - previous.at > gap.gapMs) gap = { gapMs: current.at - previous.at, startedAfterMs: previous.at - since };
+  }
+  return { gapMs: round(gap.gapMs), startedAfterMs: round(gap.startedAfterMs) };
+}
+
+/** Median time between two acknowledged writes before the disruption: the resolution of the gaps. */
+function writeIntervalMs(acks: readonly Ack[], before: number): number {
+  const intervals: number[] = [];
+  for (let i = 1; i < acks.length; i++) {
+    const previous = acks[i - 1];
+    const current = acks[i];
+    if (previous !== undefined && current !== undefined && current.at < before) intervals.push(current.at - previous.at);
+  }
+  return round(percentile(intervals, 0.5) ?? Number.NaN);
+}
+
+function percentile(values: readonly number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+}
+
+/** Runs kubectl without blocking the event loop (the write client's output must keep flowing). */
+function kubectlAsync(args: readonly string[]): Promise<{ status: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(plane().binDir, 'kubectl'), ['--kubeconfig', plane().kubeconfig, ...args]);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.stdout.resume();
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ status: code ?? -1, stderr });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The managed cluster
+
+function appSql(fromPod: string, password: string, sql: string): string {
+  const result = kubectlResult(plane(), [
+    'exec', fromPod, '-n', namespace, '--',
+    'env', `MYSQL_PWD=${password}`, 'mariadb', '--connect-timeout=3', '-h', writerHost, '-u', user, '-N', '-B', database, '-e', sql,
+  ]);
+  if (result.status !== 0) throw new Error(`${sql} through ${writerHost} from ${fromPod} failed: ${result.stderr.trim()}`);
+  return result.stdout.trim();
+}
+
+interface ClusterStatus {
+  status?: { currentPrimary?: string; readyInstances?: number; conditions?: { type: string; status: string }[] };
+}
+
+/** Ready, three instances ready, one writer that the status names, no node cordoned: returns the writer. */
+function healthyWriter(): ClusterPod | undefined {
+  const object = JSON.parse(kubectl(plane(), ['get', 'mysqlcluster', clusterName, '-n', namespace, '-o', 'json'])) as ClusterStatus;
+  if (object.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True' || object.status.readyInstances !== 3) return undefined;
+  const pods = clusterPods(plane(), namespace, clusterName);
+  if (pods.length !== 3 || !pods.every(isPodReady)) return undefined;
+  const writer = writerPod(plane(), namespace, clusterName);
+  if (writer === undefined || writer.metadata.name !== object.status.currentPrimary) return undefined;
+  const nodes = JSON.parse(kubectl(plane(), ['get', 'nodes', '-o', 'json'])) as { items: { spec?: { unschedulable?: boolean } }[] };
+  if (nodes.items.some((n) => n.spec?.unschedulable === true)) return undefined;
+  return writer;
+}
+
+/** A ready instance that is not the writer: where the client runs (pod networking is reachable from the nodes only). */
+function readerPod(writer: ClusterPod): ClusterPod {
+  const reader = clusterPods(plane(), namespace, clusterName).find((p) => p.metadata.name !== writer.metadata.name && isPodReady(p));
+  if (reader === undefined) throw new Error('no ready reader to run the write client from');
+  return reader;
+}
+
+/** The host pid of the writer's mariadbd: server id 100 + ordinal, in a cgroup under its node's (another cluster on this machine may run the same ids). */
+function mariadbdPid(writer: ClusterPod): number {
+  const serverId = 100 + Number(writer.metadata.name.slice(writer.metadata.name.lastIndexOf('-') + 1));
+  const node = cluster?.nodes.find((n) => n.network.name === writer.spec.nodeName);
+  if (node === undefined) throw new Error(`the writer ${writer.metadata.name} is on no node of this cluster (${writer.spec.nodeName ?? 'unscheduled'})`);
+  const pgrep = spawnSync('pgrep', ['-f', `mariadbd --defaults-extra-file.*--server-id=${serverId}$`], { encoding: 'utf8' });
+  const pids = pgrep.stdout.trim().split('\n').filter((p) => p !== '').map(Number);
+  const ours = pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`/${node.cgroup}/`);
+    } catch (error) {
+      log(`pid ${pid} vanished while looking for the writer's mariadbd: ${String(error)}`);
+      return false;
+    }
+  });
+  if (ours.length !== 1 || ours[0] === undefined) throw new Error(`expected one mariadbd with server id ${serverId} under cgroup ${node.cgroup}, found [${ours.join(', ')}] of [${pids.join(', ')}]`);
+  return ours[0];
+}
+
+interface OperatorStep {
+  /** Milliseconds after the disruption. */
+  atMs: number;
+  type?: string;
+  step?: string;
+  to?: string;
+}
+
+/** The operator's 'replication step' lines since `since`, as offsets from it: where a repetition's time went. */
+function operatorSteps(since: number): OperatorStep[] {
+  const result = kubectlResult(plane(), ['logs', '-n', operatorNamespace, `deploy/${operatorDeployment}`, `--since-time=${new Date(since - 1000).toISOString()}`]);
+  if (result.status !== 0) {
+    log(`operator logs unavailable: ${result.stderr.trim()}`);
+    return [];
+  }
+  const steps: OperatorStep[] = [];
+  for (const line of result.stdout.split('\n')) {
+    if (!line.includes('replication step')) continue;
+    try {
+      const entry = JSON.parse(line) as { time: number; type?: string; step?: string; to?: string };
+      steps.push({ atMs: round(entry.time - since), type: entry.type, step: entry.step, to: entry.to });
+    } catch (error) {
+      log(`unparsable operator log line (${String(error)}): ${line}`);
+    }
+  }
+  return steps;
+}
+
+type Scenario = 'failover' | 'delete' | 'drain';
+
+interface Repetition {
+  repetition: number;
+  from: string;
+  to?: string;
+  recovered: boolean;
+  /** failover only: disruption → first acknowledged write after it. */
+  firstWriteMs?: number;
+  gapMs: number;
+  /** When the longest gap began, relative to the disruption. */
+  gapStartedAfterMs: number;
+  acknowledged: number;
+  missing: number[];
+  writeIntervalMs: number;
+  operatorSteps: OperatorStep[];
+}
+
+async function waitHealthy(): Promise<ClusterPod> {
+  return eventually('a healthy cluster (Ready, 3 instances ready, one writer, no node cordoned)', healthyWriter, 300_000);
+}
+
+async function managedRepetition(scenario: Scenario, repetition: number, password: string): Promise<Repetition> {
+  const writer = await waitHealthy();
+  const client = readerPod(writer).metadata.name;
+  const table = `${scenario}_${repetition}`;
+  appSql(client, password, `CREATE TABLE ${table} (n INT PRIMARY KEY, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))`);
+  const load = startWrites({ namespace, pod: client, host: writerHost, user, password, database, statement: `INSERT INTO ${table} (n) VALUES` });
+  await eventually('the first acknowledged write', () => (load.acks.length > 0 ? true : undefined), 30_000);
+  await sleep(settleMs);
+  const node = writer.spec.nodeName;
+  let disruptedAt = Date.now();
+  let drained: Promise<{ status: number; stderr: string }> | undefined;
+  if (scenario === 'failover') {
+    const pid = mariadbdPid(writer);
+    disruptedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+  } else if (scenario === 'delete') {
+    disruptedAt = Date.now();
+    await kubectlAsync(['delete', 'pod', writer.metadata.name, '-n', namespace, '--wait=false']);
+  } else {
+    if (node === undefined) throw new Error(`the writer ${writer.metadata.name} has no node`);
+    disruptedAt = Date.now();
+    drained = kubectlAsync(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=180s']);
+  }
+  const recovered = await writesResumed(load, disruptedAt);
+  const drainResult = await drained;
+  if (drainResult !== undefined && drainResult.status !== 0) log(`drain of ${node ?? '?'} failed: ${drainResult.stderr.trim()}`);
+  const acks = await load.stop();
+  if (scenario === 'drain' && node !== undefined) kubectl(plane(), ['uncordon', node]);
+  const steps = operatorSteps(disruptedAt);
+  await waitHealthy();
+  const newWriter = writerPod(plane(), namespace, clusterName);
+  const present = new Set(appSql(readerPod(newWriter ?? writer).metadata.name, password, `SELECT n FROM ${table}`).split('\n').map(Number));
+  const first = acks.find((a) => a.at > disruptedAt);
+  const gap = longestGap(acks, disruptedAt);
+  const result: Repetition = {
+    repetition,
+    from: writer.metadata.name,
+    to: newWriter?.metadata.name,
+    recovered,
+    ...(scenario === 'failover' ? { firstWriteMs: first === undefined ? undefined : round(first.at - disruptedAt) } : {}),
+    gapMs: gap.gapMs,
+    gapStartedAfterMs: gap.startedAfterMs,
+    acknowledged: acks.length,
+    missing: acks.filter((a) => !present.has(a.n)).map((a) => a.n),
+    writeIntervalMs: writeIntervalMs(acks, disruptedAt),
+    operatorSteps: steps,
+  };
+  log(`${scenario} ${repetition}: ${result.from} → ${result.to ?? '?'}, ${scenario === 'failover' ? `first write ${result.firstWriteMs ?? '-'} ms, ` : ''}gap ${result.gapMs} ms, ${acks.length} acknowledged, ${result.missing.length} missing`);
+  return result;
+}
+
+async function startManagedCluster(): Promise<string> {
+  kubectl(plane(), ['create', 'namespace', namespace]);
+  const objects = [
+    { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLCluster', metadata: { name: clusterName, namespace }, spec: { size: '1Gi', readerCount: 2 } },
+    { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLDatabase', metadata: { name: 'bench-db', namespace }, spec: { cluster: { name: clusterName, namespace }, dbName: database } },
+    {
+      apiVersion: 'flightdeck.t7.io/v1',
+      kind: 'MySQLUser',
+      metadata: { name: 'bench-user', namespace },
+      spec: { cluster: { name: clusterName, namespace }, username: user, host: '%', privileges: [{ database, table: '*', grant: 'ALL' }] },
+    },
+  ];
+  kubectl(plane(), ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  await waitForReady(plane(), 'mysqlcluster', namespace, clusterName, { timeoutMs: 300_000 });
+  await waitForReady(plane(), 'mysqluser', namespace, 'bench-user', { timeoutMs: 120_000 });
+  return Buffer.from(kubectl(plane(), ['get', 'secret', 'bench-user-connection', '-n', namespace, '-o', 'jsonpath={.data.password}']), 'base64').toString();
+}
+
+// ---------------------------------------------------------------------------
+// The baseline: one MariaDB StatefulSet pod, no operator
+
+const baselineNamespace = 'baseline';
+/** The client's node; the server is kept off it so that draining the server's node never evicts the client. */
+const baselineClientNode = 'node-3';
+const baselinePassword = 'baseline-root-password';
+
+interface BaselineRepetition {
+  repetition: number;
+  node: string;
+  recovered: boolean;
+  gapMs: number;
+  gapStartedAfterMs: number;
+  acknowledged: number;
+  missing: number[];
+  writeIntervalMs: number;
+}
+
+type Manifest = { kind: string; spec?: { template?: { spec?: Record<string, unknown> } } };
+
+function startBaseline(dataDir: string): void {
+  kubectl(plane(), ['create', 'namespace', baselineNamespace]);
+  kubectl(plane(), ['create', 'secret', 'generic', 'root', '-n', baselineNamespace, `--from-literal=password=${baselinePassword}`]);
+  const manifests = mariadbServerManifests({ namespace: baselineNamespace, instance: 'baseline', rootPassword: { secret: 'root', key: 'password' }, env: [{ name: 'MARIADB_DATABASE', value: 'bench' }] }) as Manifest[];
+  const podSpec = manifests.find((m) => m.kind === 'StatefulSet')?.spec?.template?.spec;
+  if (podSpec === undefined) throw new Error('the baseline manifests have no StatefulSet pod template');
+  // Storage every node reaches, as network storage (rook-cephfs) is: the
+  // nodes are namespaces of this machine, so one host directory is the same
+  // volume on each of them and the pod can move with its data.
+  podSpec.volumes = [{ name: 'data', hostPath: { path: dataDir, type: 'DirectoryOrCreate' } }];
+  podSpec.affinity = {
+    nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'NotIn', values: [baselineClientNode] }] }] } },
+  };
+  const client = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'client', namespace: baselineNamespace },
+    spec: { nodeName: baselineClientNode, terminationGracePeriodSeconds: 0, containers: [{ name: 'client', image: mariadbImageName, imagePullPolicy: 'IfNotPresent', command: ['sleep', 'infinity'] }] },
+  };
+  kubectl(plane(), ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...manifests, client] }));
+  kubectl(plane(), ['wait', '-n', baselineNamespace, '--for=condition=Ready', 'pod/client', 'pod/mariadb-0', '--timeout=180s']);
+}
+
+function baselineSql(sql: string): { status: number; stdout: string; stderr: string } {
+  return kubectlResult(plane(), [
+    'exec', 'client', '-n', baselineNamespace, '--',
+    'env', `MYSQL_PWD=${baselinePassword}`, 'mariadb', '--connect-timeout=3', '-h', `mariadb.${baselineNamespace}.svc.cluster.local`, '-u', 'root', '-N', '-B', 'bench', '-e', sql,
+  ]);
+}
+
+async function baselineRepetition(repetition: number): Promise<BaselineRepetition> {
+  const table = `drain_${repetition}`;
+  await eventually('the baseline server answering', () => (baselineSql(`CREATE TABLE IF NOT EXISTS ${table} (n INT PRIMARY KEY)`).status === 0 ? true : undefined), 180_000);
+  const pod = JSON.parse(kubectl(plane(), ['get', 'pod', 'mariadb-0', '-n', baselineNamespace, '-o', 'json'])) as ClusterPod;
+  const node = pod.spec.nodeName;
+  if (node === undefined) throw new Error('the baseline pod has no node');
+  const load = startWrites({
+    namespace: baselineNamespace, pod: 'client', host: `mariadb.${baselineNamespace}.svc.cluster.local`, user: 'root', password: baselinePassword, database: 'bench',
+    statement: `INSERT INTO ${table} (n) VALUES`,
+  });
+  await eventually('the first acknowledged write', () => (load.acks.length > 0 ? true : undefined), 30_000);
+  await sleep(settleMs);
+  const disruptedAt = Date.now();
+  const drain = await kubectlAsync(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=180s']);
+  if (drain.status !== 0) log(`drain of ${node} failed: ${drain.stderr.trim()}`);
+  const recovered = await writesResumed(load, disruptedAt);
+  const acks = await load.stop();
+  kubectl(plane(), ['uncordon', node]);
+  const selected = baselineSql(`SELECT n FROM ${table}`);
+  if (selected.status !== 0) throw new Error(`reading back ${table} on the baseline failed: ${selected.stderr.trim()}`);
+  const present = new Set(selected.stdout.trim().split('\n').map(Number));
+  const gap = longestGap(acks, disruptedAt);
+  const result: BaselineRepetition = {
+    repetition, node, recovered, gapMs: gap.gapMs, gapStartedAfterMs: gap.startedAfterMs, acknowledged: acks.length,
+    missing: acks.filter((a) => !present.has(a.n)).map((a) => a.n), writeIntervalMs: writeIntervalMs(acks, disruptedAt),
+  };
+  log(`baseline ${repetition}: ${node} drained, gap ${result.gapMs} ms, ${acks.length} acknowledged, ${result.missing.length} missing`);
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+
+interface Summary {
+  p50Ms?: number;
+  maxMs?: number;
+  goalMs: number;
+  goalMet: boolean;
+  missingTotal: number;
+  notRecovered: number;
+}
+
+function summarize(values: readonly number[], goalMs: number, missingTotal: number, notRecovered: number): Summary {
+  const p50 = percentile(values, 0.5);
+  const max = percentile(values, 1);
+  return { p50Ms: p50, maxMs: max, goalMs, goalMet: max !== undefined && max <= goalMs && missingTotal === 0 && notRecovered === 0, missingTotal, notRecovered };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'flightdeck-failover-bench-'));
+  log(`starting a 3-node local cluster in ${dir}`);
+  cluster = await startLocalCluster({ dir, nodes: 3 });
+  log('installing the operator by its chart');
+  await installOperatorByChart(cluster);
+
+  log(`baseline: ${baselineRepetitions} drains of a plain MariaDB StatefulSet's node`);
+  const baselineData = join(dir, 'baseline-data');
+  mkdirSync(baselineData, { recursive: true });
+  startBaseline(baselineData);
+  const baseline: BaselineRepetition[] = [];
+  for (let r = 1; r <= baselineRepetitions; r++) baseline.push(await baselineRepetition(r));
+  kubectl(plane(), ['delete', 'namespace', baselineNamespace, '--wait=true', '--timeout=120s']);
+
+  log('managed cluster: creating it');
+  const password = await startManagedCluster();
+  const results: Record<Scenario, Repetition[]> = { failover: [], delete: [], drain: [] };
+  // Interleaved, so that the machine's load (shared, 2 cores) weighs on every scenario alike.
+  for (let r = 1; r <= repetitions; r++) {
+    for (const scenario of ['failover', 'delete', 'drain'] as const) results[scenario].push(await managedRepetition(scenario, r, password));
+  }
+
+  const missing = (rs: readonly { missing: number[] }[]): number => rs.reduce((sum, r) => sum + r.missing.length, 0);
+  const notRecovered = (rs: readonly { recovered: boolean }[]): number => rs.filter((r) => !r.recovered).length;
+  const output = {
+    date: new Date().toISOString(),
+    repetitions,
+    baselineRepetitions,
+    client:
+      'a shell loop in a pod of the cluster (pod networking is reachable only from the nodes), through the Service by its DNS name: ' +
+      'one mariadb CLI connection per numbered INSERT (connect time-out 1 s, 3 s overall), the next number on any error; ' +
+      'writeIntervalMs (the median time between two acknowledged writes) bounds the resolution of every gap',
+    goals: { failoverMs: 5000, switchoverGapMs: 1000, drainGapMs: 1000, lostWrites: 0 },
+    summary: {
+      failover: summarize(results.failover.flatMap((r) => (r.firstWriteMs === undefined ? [] : [r.firstWriteMs])), 5000, missing(results.failover), notRecovered(results.failover)),
+      failoverLongestGap: summarize(results.failover.map((r) => r.gapMs), 5000, missing(results.failover), notRecovered(results.failover)),
+      delete: summarize(results.delete.map((r) => r.gapMs), 1000, missing(results.delete), notRecovered(results.delete)),
+      drain: summarize(results.drain.map((r) => r.gapMs), 1000, missing(results.drain), notRecovered(results.drain)),
+      baselineDrain: { p50Ms: percentile(baseline.map((r) => r.gapMs), 0.5), maxMs: percentile(baseline.map((r) => r.gapMs), 1), missingTotal: missing(baseline), notRecovered: notRecovered(baseline) },
+      writeIntervalMsP50: percentile([...baseline, ...results.failover, ...results.delete, ...results.drain].map((r) => r.writeIntervalMs), 0.5),
+    },
+    repetitionsDetail: { ...results, baseline },
+    totalSeconds: Math.round((performance.now() - started) / 1000),
+  };
+  process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+}
+
+try {
+  await main();
+} finally {
+  if (cluster !== undefined) {
+    log('stopping the local cluster');
+    await stopLocalCluster(cluster);
+  }
+}
