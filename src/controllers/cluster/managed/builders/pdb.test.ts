@@ -16,7 +16,9 @@ describe('disruptionBudgets', () => {
     assert.equal(writer.spec.maxUnavailable, undefined);
     assert.equal(writer.spec.selector.matchLabels['flightdeck.t7.io/role'], 'writer');
     assert.equal(readers.metadata.name, 'db-readers');
-    assert.equal(readers.spec.maxUnavailable, 1);
+    // Two readers: one may go (a budget over a StatefulSet's subset must count with minAvailable).
+    assert.equal(readers.spec.minAvailable, 1);
+    assert.equal(readers.spec.maxUnavailable, undefined);
     assert.equal(readers.spec.selector.matchLabels['flightdeck.t7.io/role'], 'reader');
     for (const b of [writer, readers]) {
       assert.equal(b.spec.selector.matchLabels['flightdeck.t7.io/cluster'], 'db');

@@ -43,6 +43,9 @@ export function disruptionBudgets(owner: ClusterOwner, names: ClusterNames, inst
   if (instances < 2) return [];
   return [
     budget(owner, names.writerDisruptionBudget, writerSelector(owner.name), { minAvailable: 1 }),
-    budget(owner, names.readerDisruptionBudget, readerSelector(owner.name), { maxUnavailable: 1 }),
+    // minAvailable, not maxUnavailable: for maxUnavailable the disruption
+    // controller expects as many pods as the StatefulSet has replicas, so over
+    // the readers alone (a subset) it would never allow an eviction.
+    budget(owner, names.readerDisruptionBudget, readerSelector(owner.name), { minAvailable: instances - 2 }),
   ];
 }
