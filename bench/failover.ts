@@ -58,6 +58,8 @@ const writerHost = `${clusterName}.${namespace}.svc.cluster.local`;
 const settleMs = 3000;
 /** A scenario whose writes have not resumed by then counts as not recovered. */
 const recoveryTimeoutMs = 120_000;
+/** The managed drain's time-out: long enough to evict a reader that its PodDisruptionBudget lets go, short enough that one that is held does not stall the run. */
+const drainTimeoutSeconds = 45;
 
 let cluster: RunningLocalCluster | undefined;
 const plane = (): KubectlTarget => {
@@ -294,6 +296,8 @@ interface Repetition {
   missing: number[];
   writeIntervalMs: number;
   operatorSteps: OperatorStep[];
+  /** drain only: why `kubectl drain` did not complete, when it did not. */
+  drainError?: string;
 }
 
 async function waitHealthy(): Promise<ClusterPod> {
@@ -321,11 +325,25 @@ async function managedRepetition(scenario: Scenario, repetition: number, passwor
   } else {
     if (node === undefined) throw new Error(`the writer ${writer.metadata.name} has no node`);
     disruptedAt = Date.now();
-    drained = kubectlAsync(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=180s']);
+    drained = kubectlAsync(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${drainTimeoutSeconds}s`]);
   }
-  const recovered = await writesResumed(load, disruptedAt);
+  // Writes must resume after the writer has actually gone: a drain or a
+  // graceful delete leaves it serving for a while, and the writes it takes
+  // then are not the recovery.
+  // The drain is not awaited for this: the readers' PodDisruptionBudget can
+  // hold it (see drainError) while the writer has long moved.
+  let goneAt = disruptedAt;
+  if (scenario !== 'failover') {
+    await eventually('a new writer', () => {
+      const now = writerPod(plane(), namespace, clusterName)?.metadata.name;
+      return now !== undefined && now !== writer.metadata.name ? now : undefined;
+    }, recoveryTimeoutMs);
+    goneAt = Date.now();
+  }
+  const recovered = await writesResumed(load, goneAt);
   const drainResult = await drained;
-  if (drainResult !== undefined && drainResult.status !== 0) log(`drain of ${node ?? '?'} failed: ${drainResult.stderr.trim()}`);
+  const drainError = drainResult !== undefined && drainResult.status !== 0 ? drainResult.stderr.trim().split('\n').slice(-3).join(' | ') : undefined;
+  if (drainError !== undefined) log(`drain of ${node ?? '?'} did not complete: ${drainError}`);
   const acks = await load.stop();
   if (scenario === 'drain' && node !== undefined) kubectl(plane(), ['uncordon', node]);
   const steps = operatorSteps(disruptedAt);
@@ -346,6 +364,7 @@ async function managedRepetition(scenario: Scenario, repetition: number, passwor
     missing: acks.filter((a) => !present.has(a.n)).map((a) => a.n),
     writeIntervalMs: writeIntervalMs(acks, disruptedAt),
     operatorSteps: steps,
+    ...(drainError === undefined ? {} : { drainError }),
   };
   log(`${scenario} ${repetition}: ${result.from} → ${result.to ?? '?'}, ${scenario === 'failover' ? `first write ${result.firstWriteMs ?? '-'} ms, ` : ''}gap ${result.gapMs} ms, ${acks.length} acknowledged, ${result.missing.length} missing`);
   return result;
@@ -435,12 +454,15 @@ async function baselineRepetition(repetition: number): Promise<BaselineRepetitio
   const disruptedAt = Date.now();
   const drain = await kubectlAsync(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=180s']);
   if (drain.status !== 0) log(`drain of ${node} failed: ${drain.stderr.trim()}`);
-  const recovered = await writesResumed(load, disruptedAt);
+  // The drain returns once the pod is gone: writes after that are the new pod's.
+  const recovered = await writesResumed(load, Date.now());
   const acks = await load.stop();
   kubectl(plane(), ['uncordon', node]);
-  const selected = baselineSql(`SELECT n FROM ${table}`);
-  if (selected.status !== 0) throw new Error(`reading back ${table} on the baseline failed: ${selected.stderr.trim()}`);
-  const present = new Set(selected.stdout.trim().split('\n').map(Number));
+  const selected = await eventually('the baseline server answering the read-back', () => {
+    const result = baselineSql(`SELECT n FROM ${table}`);
+    return result.status === 0 ? result.stdout : undefined;
+  }, 180_000);
+  const present = new Set(selected.trim().split('\n').map(Number));
   const gap = longestGap(acks, disruptedAt);
   const result: BaselineRepetition = {
     repetition, node, recovered, gapMs: gap.gapMs, gapStartedAfterMs: gap.startedAfterMs, acknowledged: acks.length,
