@@ -39,10 +39,17 @@ const { values } = parseArgs({
   options: {
     repetitions: { type: 'string', default: '20' },
     'baseline-repetitions': { type: 'string' },
+    scenarios: { type: 'string', default: 'failover,delete,drain' },
   },
 });
 const repetitions = Number(values.repetitions);
 const baselineRepetitions = Number(values['baseline-repetitions'] ?? values.repetitions);
+const allScenarios = ['failover', 'delete', 'drain'] as const;
+const scenarios = values.scenarios.split(',').map((name) => {
+  const scenario = allScenarios.find((s) => s === name);
+  if (scenario === undefined) throw new Error(`unknown scenario ${name}: one of ${allScenarios.join(', ')}`);
+  return scenario;
+});
 
 const log = (message: string): void => {
   process.stderr.write(`# ${new Date().toISOString()} ${message}\n`);
@@ -72,6 +79,8 @@ const plane = (): KubectlTarget => {
 
 interface Ack {
   readonly n: number;
+  /** When the write was sent, epoch ms: a write in flight when the writer went is acknowledged after, yet is no recovery. */
+  readonly sentAt: number;
   /** Epoch ms; the pod's clock is this machine's (the nodes are namespaces of it). */
   readonly at: number;
 }
@@ -93,8 +102,8 @@ const clientScript = [
   '(',
   '  i=0',
   '  while :; do',
-  '    i=$((i + 1))',
-  '    if timeout 3 mariadb --connect-timeout=1 -h "$host" -u "$user" "$db" -e "$statement ($i)" 2>/dev/null; then echo "ok $i $(date +%s.%N)"; fi',
+  '    i=$((i + 1)); sent=$(date +%s.%N)',
+  '    if timeout 3 mariadb --connect-timeout=1 -h "$host" -u "$user" "$db" -e "$statement ($i)" 2>/dev/null; then echo "ok $i $sent $(date +%s.%N)"; fi',
   '  done',
   ') &',
   'loop=$!',
@@ -116,8 +125,8 @@ function startWrites(target: { namespace: string; pod: string; host: string; use
     const lines = (partial + chunk.toString()).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
-      const [word, n, at] = line.split(' ');
-      if (word === 'ok') acks.push({ n: Number(n), at: Number(at) * 1000 });
+      const [word, n, sentAt, at] = line.split(' ');
+      if (word === 'ok') acks.push({ n: Number(n), sentAt: Number(sentAt) * 1000, at: Number(at) * 1000 });
     }
   });
   child.stderr.on('data', (chunk: Buffer) => {
@@ -142,11 +151,16 @@ function startWrites(target: { namespace: string; pod: string; host: string; use
   };
 }
 
-/** Resolves once a write acknowledged after `since` exists and `settleMs` more have passed; false on time-out. */
+/** The first write sent after `since` and acknowledged. */
+function firstWriteAfter(acks: readonly Ack[], since: number): Ack | undefined {
+  return acks.find((a) => a.sentAt > since);
+}
+
+/** Resolves once a write sent after `since` was acknowledged and `settleMs` more have passed; false on time-out. */
 async function writesResumed(load: RunningLoad, since: number): Promise<boolean> {
   const deadline = Date.now() + recoveryTimeoutMs;
   for (;;) {
-    const first = load.acks.find((a) => a.at > since);
+    const first = firstWriteAfter(load.acks, since);
     if (first !== undefined && Date.now() > first.at + settleMs) return true;
     if (Date.now() > deadline) return false;
     await sleep(100);
@@ -280,7 +294,7 @@ function operatorSteps(since: number): OperatorStep[] {
   return steps;
 }
 
-type Scenario = 'failover' | 'delete' | 'drain';
+type Scenario = (typeof allScenarios)[number];
 
 interface Repetition {
   repetition: number;
@@ -313,7 +327,7 @@ async function managedRepetition(scenario: Scenario, repetition: number, passwor
   await eventually('the first acknowledged write', () => (load.acks.length > 0 ? true : undefined), 30_000);
   await sleep(settleMs);
   const node = writer.spec.nodeName;
-  let disruptedAt = Date.now();
+  let disruptedAt: number;
   let drained: Promise<{ status: number; stderr: string }> | undefined;
   if (scenario === 'failover') {
     const pid = mariadbdPid(writer);
@@ -350,7 +364,7 @@ async function managedRepetition(scenario: Scenario, repetition: number, passwor
   await waitHealthy();
   const newWriter = writerPod(plane(), namespace, clusterName);
   const present = new Set(appSql(readerPod(newWriter ?? writer).metadata.name, password, `SELECT n FROM ${table}`).split('\n').map(Number));
-  const first = acks.find((a) => a.at > disruptedAt);
+  const first = firstWriteAfter(acks, disruptedAt);
   const gap = longestGap(acks, disruptedAt);
   const result: Repetition = {
     repetition,
@@ -497,20 +511,22 @@ async function main(): Promise<void> {
   log('installing the operator by its chart');
   await installOperatorByChart(cluster);
 
-  log(`baseline: ${baselineRepetitions} drains of a plain MariaDB StatefulSet's node`);
-  const baselineData = join(dir, 'baseline-data');
-  mkdirSync(baselineData, { recursive: true });
-  startBaseline(baselineData);
   const baseline: BaselineRepetition[] = [];
-  for (let r = 1; r <= baselineRepetitions; r++) baseline.push(await baselineRepetition(r));
-  kubectl(plane(), ['delete', 'namespace', baselineNamespace, '--wait=true', '--timeout=120s']);
+  if (baselineRepetitions > 0) {
+    log(`baseline: ${baselineRepetitions} drains of a plain MariaDB StatefulSet's node`);
+    const baselineData = join(dir, 'baseline-data');
+    mkdirSync(baselineData, { recursive: true });
+    startBaseline(baselineData);
+    for (let r = 1; r <= baselineRepetitions; r++) baseline.push(await baselineRepetition(r));
+    kubectl(plane(), ['delete', 'namespace', baselineNamespace, '--wait=true', '--timeout=120s']);
+  }
 
   log('managed cluster: creating it');
   const password = await startManagedCluster();
   const results: Record<Scenario, Repetition[]> = { failover: [], delete: [], drain: [] };
   // Interleaved, so that the machine's load (shared, 2 cores) weighs on every scenario alike.
   for (let r = 1; r <= repetitions; r++) {
-    for (const scenario of ['failover', 'delete', 'drain'] as const) results[scenario].push(await managedRepetition(scenario, r, password));
+    for (const scenario of scenarios) results[scenario].push(await managedRepetition(scenario, r, password));
   }
 
   const missing = (rs: readonly { missing: number[] }[]): number => rs.reduce((sum, r) => sum + r.missing.length, 0);
@@ -519,9 +535,11 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     repetitions,
     baselineRepetitions,
+    scenarios,
     client:
       'a shell loop in a pod of the cluster (pod networking is reachable only from the nodes), through the Service by its DNS name: ' +
       'one mariadb CLI connection per numbered INSERT (connect time-out 1 s, 3 s overall), the next number on any error; ' +
+      'recovery is the first write sent after the disruption (failover: the kill; delete, drain: the writer label moving) and acknowledged; ' +
       'writeIntervalMs (the median time between two acknowledged writes) bounds the resolution of every gap',
     goals: { failoverMs: 5000, switchoverGapMs: 1000, drainGapMs: 1000, lostWrites: 0 },
     summary: {
