@@ -157,7 +157,9 @@ describe('a managed MySQLCluster on three nodes', { skip: existsSync(sharedExamp
     kubectl(plane(), ['create', 'namespace', dbNamespace]);
     kubectl(plane(), ['apply', '-f', join(sharedExamples, 'seed-article.yaml')]);
     await waitForReady(plane(), 'mysqlcluster', dbNamespace, clusterName, { timeoutMs: 240_000 });
-    note('MySQLCluster applied → Ready', performance.now() - started);
+    note('MySQLCluster applied → Ready (the writer takes writes)', performance.now() - started);
+    await allInstancesBack();
+    note('MySQLCluster applied → all three instances ready', performance.now() - started);
     const instances = pods(dbNamespace, clusterName);
     assert.equal(instances.length, 3);
     assert.equal(new Set(instances.map((p) => p.spec.nodeName)).size, 3, 'instances spread over the three nodes');
