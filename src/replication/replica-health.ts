@@ -59,7 +59,11 @@ export function replicaHealth(instance: InstanceObservation, primary: { readonly
   if (!instance.exists || instance.podDeleting || server === undefined) return { kind: 'unavailable' };
 
   const primaryHistory = historyOf(primary.server);
-  const errant = errantTransactions(historyOf(server), primaryHistory);
+  // The primary's own transactions are never errant on a replica: it can only
+  // have them from the primary. The instances are observed one after the
+  // other, not in one snapshot, so under writes a replica is often seen ahead
+  // of the moment the primary was read; that is not a reason to quarantine it.
+  const errant = errantTransactions(historyOf(server), primaryHistory).filter((gtid) => gtid.server !== primary.server.serverId);
   if (errant.length > 0) {
     const list = formatGtidList(errant);
     const fromWriters = errant.filter((gtid) => primaryHistory.some((known) => known.server === gtid.server));
