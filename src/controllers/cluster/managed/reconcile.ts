@@ -15,7 +15,7 @@ import type { ReconcileOutcome } from '../../../runtime/controller.ts';
 import { decide, type Decision } from '../../../replication/decide.ts';
 import { OperationRecordError } from '../../../replication/operation-record.ts';
 import type { ClusterObservation } from '../../../replication/observations.ts';
-import { keyOf, type ControllerContext, type NodeObject } from '../../context.ts';
+import { keyOf, type ControllerContext, type NodeObject, type SecretObject } from '../../context.ts';
 import { writeStatus, type Readiness } from '../../status.ts';
 import { managedClusterObjects } from './builders/all.ts';
 import { semiSyncSettings } from './builders/config.ts';
@@ -92,7 +92,7 @@ export async function reconcileManagedCluster(
       });
       return { requeueAfterMs: 30_000 };
     }
-    passwords = generatePasswords();
+    passwords = await createCredentials(context, cluster, managed, names);
   }
 
   // 2. children
@@ -225,6 +225,26 @@ function reportDecision(context: ControllerContext, cluster: MySQLCluster, decis
   } else if (outcome.kind === 'quarantined') {
     context.events.record(cluster, 'Warning', 'ReplicaQuarantined', `${outcome.instance}: ${outcome.reason}`);
   }
+}
+
+/**
+ * Generates the passwords and creates the credentials Secret with them — a
+ * create, never an apply: should the cache be behind, another reconcile's
+ * Secret must not be overwritten with new passwords, or the instances it
+ * initialised would lock the operator out. When the Secret exists already,
+ * its passwords are read from the API server.
+ */
+async function createCredentials(context: ControllerContext, cluster: MySQLCluster, managed: ManagedServers, names: ClusterNames): Promise<ClusterPasswords> {
+  const namespace = cluster.metadata.namespace ?? 'default';
+  const uid = cluster.metadata.uid;
+  if (uid === undefined) throw new Error(`MySQLCluster ${keyOf(cluster)} has no uid; it cannot own its objects`);
+  const generated = generatePasswords();
+  const secret = managedClusterObjects({ owner: { name: cluster.metadata.name, namespace, uid }, managed, passwords: generated, nodeCount: 0 }).secret;
+  if ((await context.kube.create(secret)) !== undefined) return generated;
+  const existing = await context.kube.get<SecretObject>({ apiVersion: 'v1', kind: 'Secret', namespace, name: names.credentialsSecret });
+  const passwords = passwordsFromSecret(existing?.data);
+  if (passwords === undefined) throw new Error(`Secret ${namespace}/${names.credentialsSecret} exists but lacks a password key`);
+  return passwords;
 }
 
 /** Applies the cluster's objects when they changed (or the resync interval passed). */
