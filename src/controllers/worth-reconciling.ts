@@ -7,6 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { MySQLCluster } from '../api/mysqlcluster.ts';
 import type { Informer, InformerEvent, KubeObject } from '../runtime/informer.ts';
+import { sameLabels } from '../runtime/labels.ts';
 import { watches, type Trigger } from '../runtime/triggers.ts';
 import { keyOf, managedByLabel, type NamespaceObject, type SecretObject } from './context.ts';
 import { clusterIndexKey } from './indexes.ts';
@@ -28,12 +29,7 @@ export function worthReconciling(event: InformerEvent, object: KubeObject, previ
   );
 }
 
-/** Whether two label maps hold the same keys and values, in whatever order the API server sent them. */
-export function sameLabels(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
-  const left = Object.entries(a ?? {});
-  if (left.length !== Object.keys(b ?? {}).length) return false;
-  return left.every(([key, value]) => b?.[key] === value);
-}
+export { sameLabels } from '../runtime/labels.ts';
 
 /** A controller's own kind: the object is queued when an event is worth reconciling. */
 export function ownChanges<T extends KubeObject>(informer: Informer<T>, description: string): Trigger {

@@ -58,14 +58,7 @@ export function roleLabels(role: InstanceRole, servesReads: boolean): Labels {
   return { [labelKeys.role]: role, ...(servesReads ? { [labelKeys.servesReads]: 'true' } : {}) };
 }
 
-/** Whether two label maps hold the same keys and values, whatever their order. */
-export function sameLabels(a: Labels | undefined, b: Labels | undefined): boolean {
-  const left = a ?? {};
-  const right = b ?? {};
-  const keys = Object.keys(left);
-  if (keys.length !== Object.keys(right).length) return false;
-  return keys.every((key) => Object.hasOwn(right, key) && right[key] === left[key]);
-}
+export { sameLabels } from '../../../../runtime/labels.ts';
 
 /** Whether `labels` holds every key and value of `subset` (how a selector matches). */
 export function hasLabels(labels: Labels | undefined, subset: Labels): boolean {
