@@ -37,7 +37,7 @@ export const devOperatorRelease = { name: 'flightdeck', namespace: 'flightdeck-s
  * the chart with it — `helm upgrade --install`, so a second run after a failed
  * one finishes the job — and returns once the operator's Deployment is ready.
  */
-async function installOperator(cluster: RunningLocalCluster, step: Step): Promise<void> {
+export async function installOperator(cluster: RunningLocalCluster, step: Step): Promise<void> {
   const image = await step('building or finding the operator image', () => operatorImage());
   await step(`loading it into ${cluster.nodes.length} node(s)`, () => importIntoNodes(cluster, [image]));
   await step('building or finding helm', () => helmDir());

@@ -2,31 +2,18 @@
 // on a local cluster: install the operator by its chart, find the cluster's
 // pods and its writer, wait for something to happen.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { importIntoNodes, type RunningLocalCluster } from './cluster/cluster.ts';
-import { chartDir, helmDir, helmResult } from './helmbuild/helm.ts';
-import { operatorImage, operatorImageName } from './images/images.ts';
+import type { RunningLocalCluster } from './cluster/cluster.ts';
+import { devOperatorRelease, installOperator } from './devcluster.ts';
 import { kubectl, type KubectlTarget } from './kubectl.ts';
 
-export const operatorNamespace = 'flightdeck-system';
+export const operatorNamespace = devOperatorRelease.namespace;
 /** The Deployment the chart installs under the release name `flightdeck`. */
 export const operatorDeployment = 'flightdeck-flightdeck-operator';
 
 /** Imports the operator's image into the nodes and installs the chart (release `flightdeck`), waiting for it to run. */
 export async function installOperatorByChart(cluster: RunningLocalCluster): Promise<void> {
-  helmDir();
-  const image = await operatorImage();
-  await importIntoNodes(cluster, [image]);
-  const separator = operatorImageName.lastIndexOf(':');
-  const result = helmResult(
-    [
-      'install', 'flightdeck', chartDir, '--namespace', operatorNamespace, '--create-namespace',
-      '--set', `image.repository=${operatorImageName.slice(0, separator)}`,
-      '--set-string', `image.tag=${operatorImageName.slice(separator + 1)}`,
-      '--set', 'image.pullPolicy=IfNotPresent', '--wait', '--timeout=180s',
-    ],
-    { kubeconfig: cluster.controlPlane.kubeconfig },
-  );
-  if (result.status !== 0) throw new Error(`helm install of the operator failed (${result.status}): ${result.stderr.trim()}`);
+  // What `dev up --nodes` does, without its progress lines.
+  await installOperator(cluster, async (_label, work) => work());
 }
 
 export interface ClusterPod {
