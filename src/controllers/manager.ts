@@ -106,6 +106,7 @@ export class Manager {
     });
     this.#managed = new ManagedClusterState({
       logger,
+      metrics,
       observer: (kind, verb, durationMs) => {
         metrics.observeSqlStatement(kind, verb, durationMs / 1000);
       },

@@ -73,3 +73,59 @@ describe('OperatorMetrics', () => {
     assert.match(text, /^flightdeck_workqueue_retries_total\{name="mysqldatabase"\} 1$/m);
   });
 });
+
+describe('OperatorMetrics of managed clusters', () => {
+  it('sets lag per reader and drops the series of a reader that no longer replicates', async () => {
+    const metrics = new OperatorMetrics(new Registry());
+    metrics.setReplicationLag('ns', 'db', new Map([['db-1', 0], ['db-2', 3]]));
+    let text = await metrics.registry.metrics();
+    assert.match(text, /^flightdeck_mysqlcluster_replication_lag_seconds\{namespace="ns",cluster="db",instance="db-1"\} 0$/m);
+    assert.match(text, /^flightdeck_mysqlcluster_replication_lag_seconds\{namespace="ns",cluster="db",instance="db-2"\} 3$/m);
+    metrics.setReplicationLag('ns', 'db', new Map([['db-1', 1]]));
+    text = await metrics.registry.metrics();
+    assert.match(text, /^flightdeck_mysqlcluster_replication_lag_seconds\{namespace="ns",cluster="db",instance="db-1"\} 1$/m);
+    assert.doesNotMatch(text, /instance="db-2"/);
+  });
+
+  it('has one writer series per cluster, moving with the writer', async () => {
+    const metrics = new OperatorMetrics(new Registry());
+    metrics.setWriter('ns', 'db', 'db-0');
+    metrics.setWriter('ns', 'other', 'other-1');
+    metrics.setWriter('ns', 'db', 'db-2');
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^flightdeck_mysqlcluster_writer\{namespace="ns",cluster="db",instance="db-2"\} 1$/m);
+    assert.match(text, /^flightdeck_mysqlcluster_writer\{namespace="ns",cluster="other",instance="other-1"\} 1$/m);
+    assert.doesNotMatch(text, /instance="db-0"/);
+  });
+
+  it('counts failovers and switchovers by reason and result, with their durations', async () => {
+    const metrics = new OperatorMetrics(new Registry());
+    metrics.observeWriterChange('ns', 'db', { type: 'Failover', reason: 'writerUnreachable', result: 'succeeded', seconds: 4.5 });
+    metrics.observeWriterChange('ns', 'db', { type: 'Switchover', reason: 'nodeDraining', result: 'succeeded', seconds: 0.75 });
+    metrics.observeWriterChange('ns', 'db', { type: 'Switchover', reason: 'nodeDraining', result: 'succeeded', seconds: 1.25 });
+    metrics.observeWriterChange('ns', 'db', { type: 'Switchover', reason: 'specPrimary', result: 'rolledBack', seconds: 3 });
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^flightdeck_mysqlcluster_failovers_total\{namespace="ns",cluster="db",reason="writerUnreachable",result="succeeded"\} 1$/m);
+    assert.match(text, /^flightdeck_mysqlcluster_switchovers_total\{namespace="ns",cluster="db",reason="nodeDraining",result="succeeded"\} 2$/m);
+    assert.match(text, /^flightdeck_mysqlcluster_switchovers_total\{namespace="ns",cluster="db",reason="specPrimary",result="rolledBack"\} 1$/m);
+    assert.match(text, /^flightdeck_mysqlcluster_failover_duration_seconds_sum\{namespace="ns",cluster="db"\} 4\.5$/m);
+    assert.match(text, /^flightdeck_mysqlcluster_switchover_duration_seconds_count\{namespace="ns",cluster="db"\} 3$/m);
+    assert.match(text, /^flightdeck_mysqlcluster_switchover_duration_seconds_bucket\{le="1",namespace="ns",cluster="db"\} 1$/m);
+  });
+
+  it('leaves no series of a deleted cluster, and keeps the others', async () => {
+    const metrics = new OperatorMetrics(new Registry());
+    for (const cluster of ['db', 'keep']) {
+      metrics.setReplicationLag('ns', cluster, new Map([[`${cluster}-1`, 2]]));
+      metrics.setWriter('ns', cluster, `${cluster}-0`);
+      metrics.observeWriterChange('ns', cluster, { type: 'Failover', reason: 'writerTerminating', result: 'succeeded', seconds: 2 });
+      metrics.observeWriterChange('ns', cluster, { type: 'Switchover', reason: 'podDeleted', result: 'abandoned', seconds: 9 });
+    }
+    metrics.forgetCluster('ns', 'db');
+    const text = await metrics.registry.metrics();
+    assert.doesNotMatch(text, /cluster="db"/);
+    for (const name of ['replication_lag_seconds', 'writer', 'failovers_total', 'switchovers_total', 'failover_duration_seconds_count', 'switchover_duration_seconds_count']) {
+      assert.match(text, new RegExp(`^flightdeck_mysqlcluster_${name}\\{[^}]*cluster="keep"`, 'm'), name);
+    }
+  });
+});

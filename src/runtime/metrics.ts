@@ -6,6 +6,45 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WorkQueueObserver } from './workqueue.ts';
 
+/** A managed cluster's change of writer as the metrics count it. */
+export interface WriterChange {
+  readonly type: 'Failover' | 'Switchover';
+  /** A word from a fixed set (src/replication/operation-cause.ts), never the reason's sentence. */
+  readonly reason: string;
+  /** succeeded: the target is the writer; rolledBack: the old writer kept its role; abandoned: ended as well as it could. */
+  readonly result: 'succeeded' | 'rolledBack' | 'abandoned';
+  /** From the operation's start to its end. */
+  readonly seconds: number;
+}
+
+/**
+ * The label sets one managed cluster has written, with how to remove each, so
+ * that a deleted cluster (or an instance scaled away) leaves no stale series
+ * behind: prom-client removes a series only by its exact labels.
+ */
+class ClusterSeries {
+  readonly #removers = new Map<string, () => void>();
+
+  /** Remembers a series; `id` names it uniquely within the cluster. */
+  add(id: string, remove: () => void): void {
+    if (!this.#removers.has(id)) this.#removers.set(id, remove);
+  }
+
+  /** Removes the series whose id starts with `prefix` and that `keep` does not keep. */
+  removeWhere(prefix: string, keep: (id: string) => boolean): void {
+    for (const [id, remove] of this.#removers) {
+      if (id.startsWith(prefix) && !keep(id)) {
+        remove();
+        this.#removers.delete(id);
+      }
+    }
+  }
+
+  removeAll(): void {
+    this.removeWhere('', () => false);
+  }
+}
+
 /** How a reconcile ended: returned without a requeue, threw, or asked to run again after a delay. */
 /** How a reconcile ended; `aborted`: cut off by Controller.abort() (the leadership was lost). */
 export type ReconcileResult = 'success' | 'error' | 'requeue' | 'aborted';
@@ -28,6 +67,12 @@ export class OperatorMetrics {
   readonly #leader: Gauge;
   readonly #eventsPending: Gauge;
   readonly #eventsDropped: Counter;
+  readonly #replicationLag: Gauge<'namespace' | 'cluster' | 'instance'>;
+  readonly #writer: Gauge<'namespace' | 'cluster' | 'instance'>;
+  readonly #writerChanges: Record<WriterChange['type'], Counter<'namespace' | 'cluster' | 'reason' | 'result'>>;
+  readonly #writerChangeDurations: Record<WriterChange['type'], Histogram<'namespace' | 'cluster'>>;
+  /** By namespace/cluster: the series each managed cluster wrote. */
+  readonly #clusterSeries = new Map<string, ClusterSeries>();
 
   /**
    * Registers the operator's metrics in `registry`. Without one, a new
@@ -115,6 +160,104 @@ export class OperatorMetrics {
       help: 'Kubernetes Events dropped because too many were waiting to be written.',
       registers,
     });
+    this.#replicationLag = new Gauge({
+      name: 'flightdeck_mysqlcluster_replication_lag_seconds',
+      help: 'Seconds_Behind_Master of each reader of a managed MySQLCluster, as last observed (none while a reader does not replicate).',
+      labelNames: ['namespace', 'cluster', 'instance'],
+      registers,
+    });
+    this.#writer = new Gauge({
+      name: 'flightdeck_mysqlcluster_writer',
+      help: '1 for the instance (pod) that is the writer of a managed MySQLCluster; no series while it has none.',
+      labelNames: ['namespace', 'cluster', 'instance'],
+      registers,
+    });
+    // Failovers take seconds to tens of seconds; switchovers well under a second to a few seconds.
+    const changeBuckets = [0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60, 120];
+    this.#writerChanges = {
+      Failover: new Counter({
+        name: 'flightdeck_mysqlcluster_failovers_total',
+        help: 'Failovers (the writer stopped answering) of managed MySQLClusters that ended, by reason (writerUnreachable, writerTerminating, writerLostData, other) and result (succeeded, abandoned).',
+        labelNames: ['namespace', 'cluster', 'reason', 'result'],
+        registers,
+      }),
+      Switchover: new Counter({
+        name: 'flightdeck_mysqlcluster_switchovers_total',
+        help: 'Switchovers (planned changes of writer) of managed MySQLClusters that ended, by reason (specPrimary, podDeleted, nodeDraining, scaleDown, rollingRestart, other) and result (succeeded, rolledBack, abandoned).',
+        labelNames: ['namespace', 'cluster', 'reason', 'result'],
+        registers,
+      }),
+    };
+    this.#writerChangeDurations = {
+      Failover: new Histogram({
+        name: 'flightdeck_mysqlcluster_failover_duration_seconds',
+        help: 'Time from the start of a failover (its decision) to its end, whatever its result.',
+        labelNames: ['namespace', 'cluster'],
+        buckets: changeBuckets,
+        registers,
+      }),
+      Switchover: new Histogram({
+        name: 'flightdeck_mysqlcluster_switchover_duration_seconds',
+        help: 'Time from the start of a switchover (its decision) to its end, whatever its result.',
+        labelNames: ['namespace', 'cluster'],
+        buckets: changeBuckets,
+        registers,
+      }),
+    };
+  }
+
+  #seriesOf(namespace: string, cluster: string): ClusterSeries {
+    const key = `${namespace}/${cluster}`;
+    let series = this.#clusterSeries.get(key);
+    if (series === undefined) {
+      series = new ClusterSeries();
+      this.#clusterSeries.set(key, series);
+    }
+    return series;
+  }
+
+  /**
+   * Sets the replication lag of a managed cluster's readers: one series per
+   * instance in `lagSeconds`; those of instances no longer in it (a reader that
+   * stopped replicating, became the writer or was scaled away) are removed.
+   */
+  setReplicationLag(namespace: string, cluster: string, lagSeconds: ReadonlyMap<string, number>): void {
+    const series = this.#seriesOf(namespace, cluster);
+    for (const [instance, seconds] of lagSeconds) {
+      const labels = { namespace, cluster, instance };
+      this.#replicationLag.set(labels, seconds);
+      series.add(`lag/${instance}`, () => { this.#replicationLag.remove(labels); });
+    }
+    series.removeWhere('lag/', (id) => lagSeconds.has(id.slice('lag/'.length)));
+  }
+
+  /** Sets which instance is a managed cluster's writer (undefined: none yet); the previous writer's series is removed. */
+  setWriter(namespace: string, cluster: string, instance: string | undefined): void {
+    const series = this.#seriesOf(namespace, cluster);
+    series.removeWhere('writer/', (id) => id === `writer/${instance ?? ''}`);
+    if (instance === undefined) return;
+    const labels = { namespace, cluster, instance };
+    this.#writer.set(labels, 1);
+    series.add(`writer/${instance}`, () => { this.#writer.remove(labels); });
+  }
+
+  /** Counts a failover or switchover of a managed cluster that ended, and observes its duration. */
+  observeWriterChange(namespace: string, cluster: string, change: WriterChange): void {
+    const series = this.#seriesOf(namespace, cluster);
+    const counter = this.#writerChanges[change.type];
+    const counted = { namespace, cluster, reason: change.reason, result: change.result };
+    counter.inc(counted);
+    series.add(`change/${change.type}/${change.reason}/${change.result}`, () => { counter.remove(counted); });
+    const histogram = this.#writerChangeDurations[change.type];
+    histogram.observe({ namespace, cluster }, change.seconds);
+    series.add(`duration/${change.type}`, () => { histogram.remove({ namespace, cluster }); });
+  }
+
+  /** Removes every series of a managed cluster (it was deleted). */
+  forgetCluster(namespace: string, cluster: string): void {
+    const key = `${namespace}/${cluster}`;
+    this.#clusterSeries.get(key)?.removeAll();
+    this.#clusterSeries.delete(key);
   }
 
   /** An EventRecorder observer that records how many Events wait and how many were dropped. */

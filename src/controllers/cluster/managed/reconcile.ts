@@ -13,6 +13,7 @@ import type { MySQLCluster } from '../../../api/mysqlcluster.ts';
 import type { ManagedServers } from '../../../api/normalize.ts';
 import type { ReconcileOutcome } from '../../../runtime/controller.ts';
 import { decide, type Decision } from '../../../replication/decide.ts';
+import { operationCause } from '../../../replication/operation-cause.ts';
 import { OperationRecordError } from '../../../replication/operation-record.ts';
 import type { ClusterObservation } from '../../../replication/observations.ts';
 import { keyOf, type ControllerContext, type NodeObject, type SecretObject } from '../../context.ts';
@@ -108,6 +109,12 @@ export async function reconcileManagedCluster(
         : `${what} from ${operation.from} ended with ${ended.primary} as writer: ${ended.kind === 'abandon' ? ended.reason : 'rolled back'}`;
     context.events.record(cluster, ended.kind === 'complete' && ended.outcome === 'succeeded' ? 'Normal' : 'Warning', operation.type === 'Failover' ? 'FailedOver' : 'SwitchedOver', message);
     context.logger.info({ cluster: key, type: operation.type, from: operation.from, to: ended.primary, durationMs }, message);
+    state.metrics.observeWriterChange(namespace, name, {
+      type: operation.type,
+      reason: operationCause(operation),
+      result: ended.kind === 'abandon' ? 'abandoned' : ended.outcome,
+      seconds: durationMs / 1000,
+    });
   });
   const pods = (): PodObject[] => context.caches.pods.list(namespace).filter((p) => p.metadata.labels?.[labelKeys.cluster] === name);
   const view = new ClusterView({
@@ -172,6 +179,8 @@ export async function reconcileManagedCluster(
     .filter((i) => i.exists || i.index < current.instanceCount)
     .map((i) => instanceStatus(i, recordedNow.currentPrimary, managed.replication.maxReaderLagSeconds, problems.get(i.name)));
   const readyInstances = statuses.filter((s) => s.ready === true).length;
+  state.metrics.setWriter(namespace, name, recordedNow.currentPrimary);
+  state.metrics.setReplicationLag(namespace, name, replicationLags(statuses, recordedNow.currentPrimary));
   const ready: Readiness = readiness(current, outcome, readyInstances);
   const replicationCondition = replicating(current, statuses);
   const nowMs = context.now().getTime();
@@ -184,6 +193,13 @@ export async function reconcileManagedCluster(
 
   if (outcome.kind === 'operation' && outcome.outcome.kind === 'retry') return { requeueAfterMs: Math.min(healthCheckIntervalMs, 250 * (1 + outcome.outcome.operation.attempt)) };
   return requeue;
+}
+
+/** The lag of each reader that reports one, for the metrics (the writer's own, if any, is left out). */
+function replicationLags(statuses: readonly { name: string; replicationLagSeconds?: number }[], primary: string | undefined): Map<string, number> {
+  const lags = new Map<string, number>();
+  for (const s of statuses) if (s.name !== primary && s.replicationLagSeconds !== undefined) lags.set(s.name, s.replicationLagSeconds);
+  return lags;
 }
 
 /** Reasons instances are kept out of service, by pod name. */

@@ -6,6 +6,7 @@
 // applied once more. Nothing safety-relevant lives here; that is in status.
 import type { Logger } from 'pino';
 import type { StatementObserver } from '../../../mysql/client.ts';
+import type { OperatorMetrics } from '../../../runtime/metrics.ts';
 import { AppliedChildren } from './children.ts';
 import { InstanceClients } from './instance-clients.ts';
 
@@ -19,9 +20,12 @@ export class ManagedClusterState {
   readonly children = new AppliedChildren();
   readonly #unreachable = new Map<string, Unreachable>();
   readonly #volatileWrittenAt = new Map<string, number>();
+  /** Per-cluster metrics (lag, writer, failovers and switchovers); their series go when the cluster does. */
+  readonly metrics: OperatorMetrics;
 
-  constructor(options: { observer: StatementObserver; logger: Logger }) {
+  constructor(options: { observer: StatementObserver; logger: Logger; metrics: OperatorMetrics }) {
     this.clients = new InstanceClients(options);
+    this.metrics = options.metrics;
   }
 
   /**
@@ -55,6 +59,7 @@ export class ManagedClusterState {
     this.children.forget(key);
     this.#unreachable.delete(key);
     this.#volatileWrittenAt.delete(key);
+    this.metrics.forgetCluster(namespace, name);
   }
 
   close(): void {
