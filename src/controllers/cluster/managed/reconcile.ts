@@ -26,6 +26,7 @@ import { passwordsFromSecret, type ClusterPasswords } from './builders/secrets.t
 import type { VolumeClaimTemplate } from './builders/statefulset.ts';
 import { applyInOrder } from './children.ts';
 import { ClusterView } from './cluster-view.ts';
+import { statefulSetReplicas } from './scale.ts';
 import { nodeIsLeaving, type PodObject } from './pods.ts';
 import { act, type ActOutcome } from './replication/act.ts';
 import type { ReplicationSettings } from './replication/instance-access.ts';
@@ -277,8 +278,21 @@ async function applyChildren(
   if (uid === undefined) throw new Error(`MySQLCluster ${keyOf(cluster)} has no uid; it cannot own its objects`);
   const owner = { name: cluster.metadata.name, namespace, uid };
   const nodeCount = schedulableNodes(context.caches.nodes.list(), managed);
+  const scale = statefulSetReplicas({
+    cluster: cluster.metadata.name,
+    desiredInstances: managed.instances,
+    currentPrimary: cluster.status?.currentPrimary,
+    operation: cluster.status?.operation,
+  });
   const build = (existingClaimTemplate?: VolumeClaimTemplate) =>
-    managedClusterObjects({ owner, managed, passwords, nodeCount, ...(existingClaimTemplate === undefined ? {} : { existingClaimTemplate }) });
+    managedClusterObjects({
+      owner,
+      managed,
+      passwords,
+      nodeCount,
+      replicas: scale.replicas,
+      ...(existingClaimTemplate === undefined ? {} : { existingClaimTemplate }),
+    });
   const key = keyOf(cluster);
   const nowMs = context.now().getTime();
   const planned = build();
@@ -292,6 +306,7 @@ async function applyChildren(
   });
   const template = existing?.spec?.volumeClaimTemplates?.[0];
   const objects = template === undefined ? planned : build(template);
+  if (scale.heldBy !== undefined) context.logger.info({ cluster: key, replicas: scale.replicas }, scale.heldBy);
   await applyInOrder(context.kube, objects.inApplyOrder);
   state.children.remember(key, planned.inApplyOrder, nowMs);
 }

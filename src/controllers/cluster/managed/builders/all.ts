@@ -19,6 +19,8 @@ export interface ManagedClusterInput {
   readonly nodeCount: number;
   /** See StatefulSetInput.existingClaimTemplate. */
   readonly existingClaimTemplate?: VolumeClaimTemplate;
+  /** See StatefulSetInput.replicas. */
+  readonly replicas?: number;
 }
 
 export interface ManagedClusterObjects {
@@ -50,6 +52,7 @@ export function managedClusterObjects(input: ManagedClusterInput): ManagedCluste
     config,
     nodeCount: input.nodeCount,
     ...(input.existingClaimTemplate === undefined ? {} : { existingClaimTemplate: input.existingClaimTemplate }),
+    ...(input.replicas === undefined ? {} : { replicas: input.replicas }),
   });
   return {
     names,

@@ -219,3 +219,12 @@ describe('startScript', () => {
     assert.match(result.out, /no instance ordinal/);
   });
 });
+
+describe('statefulSet replicas', () => {
+  it('runs readerCount + 1 instances unless the scale decision keeps more, and retains every claim', () => {
+    assert.equal(build({ readerCount: 1 }).spec.replicas, 2);
+    const held = build({ readerCount: 1 }, { replicas: 3 });
+    assert.equal(held.spec.replicas, 3);
+    assert.deepEqual(held.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: 'Retain', whenScaled: 'Retain' });
+  });
+});

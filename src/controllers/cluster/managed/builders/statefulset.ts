@@ -79,6 +79,8 @@ export interface StatefulSetInput {
    * spec.size is applied by expanding each PVC instead.
    */
   readonly existingClaimTemplate?: VolumeClaimTemplate;
+  /** spec.replicas when it must differ from the desired instances (scale.ts: the writer still on an ordinal being removed). */
+  readonly replicas?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -273,7 +275,7 @@ export function statefulSet(input: StatefulSetInput): StatefulSetManifest {
     kind: 'StatefulSet',
     metadata: childMetadata(owner, names.statefulSet, clusterLabels(owner.name)),
     spec: {
-      replicas: managed.instances,
+      replicas: input.replicas ?? managed.instances,
       serviceName: names.instancesService,
       podManagementPolicy: 'Parallel',
       updateStrategy: { type: 'OnDelete' },
