@@ -73,7 +73,8 @@ const mariadbFiles = join(repoRoot, 'test/env/images/mariadb');
  * the data in /var/lib/mysql, `/run/mysqld` present, and the server running as
  * mysql (uid and gid 999, as in the official image). The `mariadb` client is
  * in it too, and `mariadb-backup` and `socat` to stream a copy of the data
- * from one instance to another.
+ * from one instance to another. `flightdeck-backup` is the work of backup and
+ * restore Jobs.
  */
 export async function mariadbImage(): Promise<LocalImage> {
   const root = await debianRootfs({
@@ -81,16 +82,18 @@ export async function mariadbImage(): Promise<LocalImage> {
     // The official image's ids, so fsGroup and runAsUser values carry over.
     before: 'groupadd --system --gid 999 mysql && useradd --system --uid 999 --gid 999 --home-dir /var/lib/mysql --no-create-home --shell /usr/sbin/nologin mysql',
     // mariadb-backup and socat: a new replica is seeded from a consistent copy of another instance's data, streamed between pods.
-    packages: ['mariadb-server', 'mariadb-client', 'mariadb-backup', 'socat'],
+    // rclone, jq, zstd, openssl: the backup and restore Jobs' script (mariadb/flightdeck-backup.sh) writes to S3 or a volume with one tool.
+    packages: ['mariadb-server', 'mariadb-client', 'mariadb-backup', 'socat', 'rclone', 'jq', 'zstd', 'openssl', 'ca-certificates'],
     files: {
       'usr/local/bin/docker-entrypoint.sh': join(mariadbFiles, 'docker-entrypoint.sh'),
+      'usr/local/bin/flightdeck-backup': join(mariadbFiles, 'flightdeck-backup.sh'),
       'etc/mysql/mariadb.conf.d/99-container.cnf': join(mariadbFiles, 'container.cnf'),
     },
     // The package initialised a data directory; the entrypoint makes one with the pod's accounts instead.
     after: [
       'rm -rf /var/lib/mysql && mkdir -p /var/lib/mysql /run/mysqld /docker-entrypoint-initdb.d',
       'chown mysql:mysql /var/lib/mysql /run/mysqld',
-      'chmod 0755 /usr/local/bin/docker-entrypoint.sh',
+      'chmod 0755 /usr/local/bin/docker-entrypoint.sh /usr/local/bin/flightdeck-backup',
     ].join(' && '),
   });
   const layer = await layerOf('mariadb', root);

@@ -1,0 +1,270 @@
+// The backup Job's script (test/env/images/mariadb/flightdeck-backup.sh) run as
+// a process against a real mariadbd with a binary log, writing to a local
+// directory as a PVC target: a backup is proven by restoring it into another
+// database and comparing every table's rows and CHECKSUM TABLE with the
+// source's; a non-empty target is refused untouched, a tampered object is
+// refused before any database is touched, a run without manifest is no backup.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as mariadb from 'mariadb';
+import { startMariaDB, stopMariaDB, type MariaDBInstance } from '../env/mariadb.ts';
+import { repoRoot } from '../env/paths.ts';
+
+const script = join(repoRoot, 'test/env/images/mariadb/flightdeck-backup.sh');
+const dir = mkdtempSync(join(tmpdir(), 'flightdeck-backup-script-'));
+const store = join(dir, 'pvc');
+mkdirSync(store);
+
+interface ScriptRun {
+  readonly code: number;
+  readonly result: Record<string, unknown>;
+  readonly stderr: string;
+}
+
+/** Runs the script with exactly `env` (and PATH), as a Job's container would. */
+function runScript(command: 'backup' | 'restore', env: Record<string, string>): Promise<ScriptRun> {
+  const resultFile = join(dir, `result-${command}-${Date.now()}`);
+  return new Promise((resolve) => {
+    execFile(
+      'bash',
+      [script, command],
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: dir, RESULT_FILE: resultFile, ...env }, maxBuffer: 16 * 1024 * 1024 },
+      (error, _stdout, stderr) => {
+        let result: Record<string, unknown> = {};
+        try {
+          result = JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>;
+        } catch (readError) {
+          result = { unreadable: String(readError) };
+        }
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, result, stderr });
+      },
+    );
+  });
+}
+
+let server: MariaDBInstance;
+let admin: mariadb.Connection;
+
+/** Row count and CHECKSUM TABLE of every base table of `database`, by name. */
+async function tableFacts(database: string): Promise<Record<string, { rows: number; checksum: string }>> {
+  const tables = await admin.query<{ name: string }[]>(
+    "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+    [database],
+  );
+  const facts: Record<string, { rows: number; checksum: string }> = {};
+  for (const { name } of tables) {
+    const quoted = `\`${database.replaceAll('`', '``')}\`.\`${name.replaceAll('`', '``')}\``;
+    const [count] = await admin.query<{ n: bigint }[]>(`SELECT COUNT(*) AS n FROM ${quoted}`);
+    const [sum] = await admin.query<{ Checksum: bigint | number }[]>(`CHECKSUM TABLE ${quoted}`);
+    facts[name] = { rows: Number(count?.n), checksum: String(sum?.Checksum) };
+  }
+  return facts;
+}
+
+function connectionEnv(user: string, password: string): Record<string, string> {
+  const passwordFile = join(dir, `password-${user}`);
+  writeFileSync(passwordFile, password, { mode: 0o600 });
+  return { DB_HOST: server.host, DB_PORT: String(server.port), DB_USER: user, DB_PASSWORD_FILE: passwordFile };
+}
+
+const localTarget = { RCLONE_CONFIG_TARGET_TYPE: 'local' };
+const backupPassword = 'b4ck-up pass\'word"$(x)';
+const restorePassword = 'r3store;pass`word';
+
+before(async () => {
+  server = await startMariaDB({ dir: join(dir, 'mariadb'), name: 'source', extraArgs: ['--log-bin=binlog', '--server-id=7', '--binlog-format=ROW'] });
+  admin = await mariadb.createConnection({ host: server.host, port: server.port, user: server.adminUser, password: server.adminPassword, multipleStatements: true });
+  await admin.query(`
+    CREATE DATABASE shop CHARACTER SET utf8mb4;
+    CREATE TABLE shop.orders (id INT PRIMARY KEY AUTO_INCREMENT, customer VARCHAR(100), total DECIMAL(10,2), note TEXT, image BLOB) ENGINE=InnoDB;
+    CREATE TABLE shop.\`odd name\`\`s\` (k VARCHAR(20) PRIMARY KEY, v JSON) ENGINE=InnoDB;
+    CREATE TABLE shop.empty_one (id INT PRIMARY KEY) ENGINE=InnoDB;
+    CREATE DATABASE other;
+    CREATE TABLE other.secrets (s VARCHAR(50));
+    INSERT INTO other.secrets VALUES ('not for shop backups');
+  `);
+  for (let i = 0; i < 500; i++) {
+    await admin.query('INSERT INTO shop.orders (customer, total, note, image) VALUES (?, ?, ?, ?)', [
+      `customer ${i} — ünïcödé`,
+      (i * 3.17).toFixed(2),
+      i % 7 === 0 ? "line one\nUSE `other`;\n-- Current Database: `other`\ttab 'quote'" : null,
+      Buffer.from([i % 256, 0, 255, 10, 13]),
+    ]);
+  }
+  await admin.query("INSERT INTO shop.`odd name``s` VALUES ('a', '{\"x\": 1}'), ('b', '[1,2,3]')");
+  // The accounts the operator would make: read-only on shop for the backup, all on the target for the restore.
+  await admin.query('CREATE USER backup_shop@? IDENTIFIED BY ?', ['127.0.0.1', backupPassword]);
+  await admin.query("GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON `shop`.* TO backup_shop@'127.0.0.1'");
+  await admin.query("GRANT RELOAD, BINLOG MONITOR ON *.* TO backup_shop@'127.0.0.1'");
+  await admin.query('CREATE USER restore_shop@? IDENTIFIED BY ?', ['127.0.0.1', restorePassword]);
+  await admin.query("GRANT ALL ON `shop_restored`.* TO restore_shop@'127.0.0.1'");
+});
+
+after(async () => {
+  await admin?.end();
+  if (server !== undefined) await stopMariaDB(server);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('flightdeck-backup to a PVC-like directory', () => {
+  const location = `target:${store}/site-a/nightly/20261202T030000Z`;
+  const runDir = join(store, 'site-a/nightly/20261202T030000Z');
+
+  it('backs up exactly the named database, manifest last, with sha256, size, GTID position and per-table facts', async () => {
+    const run = await runScript('backup', {
+      ...connectionEnv('backup_shop', backupPassword),
+      ...localTarget,
+      LOCATION: location,
+      BACKUP_ID: '20261202T030000Z',
+      BACKUP_DATABASES: 'shop',
+      BACKUP_COMPRESSION: 'gzip',
+    });
+    assert.equal(run.code, 0, `backup failed: ${run.stderr}`);
+    assert.equal(run.result.result, 'Completed');
+    assert.deepEqual(readdirSync(runDir).sort(), ['data.sql.gz', 'manifest.json']);
+    const manifest = JSON.parse(readFileSync(join(runDir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    const data = readFileSync(join(runDir, 'data.sql.gz'));
+    assert.equal(manifest.sha256, createHash('sha256').update(data).digest('hex'));
+    assert.equal(manifest.sizeBytes, data.length);
+    assert.deepEqual(manifest.databases, ['shop']);
+    assert.equal(manifest.compression, 'gzip');
+    assert.equal(manifest.encrypted, false);
+    const [gtid] = await admin.query<{ pos: string }[]>('SELECT @@gtid_binlog_pos AS pos');
+    assert.equal(manifest.gtidPosition, gtid?.pos, 'the dump records the GTID position it was taken at');
+    assert.equal(manifest.tablesFromDumpSnapshot, true, 'no writes: the counts are the dump snapshot’s');
+    const source = await tableFacts('shop');
+    const recorded = manifest.tables as { database: string; table: string; rows: number; checksum: string }[];
+    assert.deepEqual(
+      Object.fromEntries(recorded.map((t) => [t.table, { rows: t.rows, checksum: t.checksum }])),
+      source,
+    );
+    assert.ok(!recorded.some((t) => t.database === 'other'), 'another database is never in the backup');
+    assert.ok(!run.stderr.includes(backupPassword), 'the password is never printed');
+  });
+
+  it('restores into a new database with every table’s rows and checksum equal to the source’s', async () => {
+    const run = await runScript('restore', {
+      ...connectionEnv('restore_shop', restorePassword),
+      ...localTarget,
+      LOCATION: location,
+      RESTORE_DATABASES: 'shop\tshop_restored',
+    });
+    assert.equal(run.code, 0, `restore failed: ${run.stderr}`);
+    assert.equal(run.result.result, 'Completed');
+    assert.equal(run.result.verified, true);
+    assert.deepEqual(await tableFacts('shop_restored'), await tableFacts('shop'));
+    assert.deepEqual(run.result.restored, [{ database: 'shop_restored', tables: 3, rows: 502 }]);
+  });
+
+  it('refuses a non-empty target without overwrite and leaves it as it was', async () => {
+    await admin.query('INSERT INTO shop_restored.empty_one VALUES (42)');
+    const before = await tableFacts('shop_restored');
+    const run = await runScript('restore', {
+      ...connectionEnv('restore_shop', restorePassword),
+      ...localTarget,
+      LOCATION: location,
+      RESTORE_DATABASES: 'shop\tshop_restored',
+    });
+    assert.notEqual(run.code, 0);
+    assert.equal(run.result.reason, 'TargetNotEmpty');
+    assert.match(String(run.result.message), /shop_restored has 3 tables; set overwrite/);
+    assert.deepEqual(await tableFacts('shop_restored'), before);
+  });
+
+  it('with overwrite replaces the target by the backup’s content', async () => {
+    const run = await runScript('restore', {
+      ...connectionEnv('restore_shop', restorePassword),
+      ...localTarget,
+      LOCATION: location,
+      RESTORE_DATABASES: 'shop\tshop_restored',
+      RESTORE_OVERWRITE: 'true',
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(await tableFacts('shop_restored'), await tableFacts('shop'));
+  });
+
+  it('refuses a tampered object before touching the database', async () => {
+    const tamperedDir = join(store, 'site-a/nightly/tampered');
+    mkdirSync(tamperedDir, { recursive: true });
+    const data = readFileSync(join(runDir, 'data.sql.gz'));
+    data[data.length - 20] = (data[data.length - 20] ?? 0) ^ 0xff;
+    writeFileSync(join(tamperedDir, 'data.sql.gz'), data);
+    writeFileSync(join(tamperedDir, 'manifest.json'), readFileSync(join(runDir, 'manifest.json')));
+    await admin.query('DROP DATABASE shop_restored');
+    const run = await runScript('restore', {
+      ...connectionEnv('restore_shop', restorePassword),
+      ...localTarget,
+      LOCATION: `target:${tamperedDir}`,
+      RESTORE_DATABASES: 'shop\tshop_restored',
+    });
+    assert.notEqual(run.code, 0);
+    assert.equal(run.result.reason, 'ChecksumMismatch');
+    const present = await admin.query<unknown[]>("SHOW DATABASES LIKE 'shop_restored'");
+    assert.equal(present.length, 0, 'nothing was created');
+  });
+
+  it('does not take a run without manifest.json for a backup', async () => {
+    const interrupted = join(store, 'site-a/nightly/interrupted');
+    mkdirSync(interrupted, { recursive: true });
+    writeFileSync(join(interrupted, 'data.sql.gz'), readFileSync(join(runDir, 'data.sql.gz')));
+    const run = await runScript('restore', {
+      ...connectionEnv('restore_shop', restorePassword),
+      ...localTarget,
+      LOCATION: `target:${interrupted}`,
+      RESTORE_DATABASES: 'shop\tshop_restored',
+    });
+    assert.notEqual(run.code, 0);
+    assert.equal(run.result.reason, 'BackupNotFound');
+  });
+
+  it('round-trips zstd with encryption, and refuses the encrypted backup without its key', async () => {
+    const keyFile = join(dir, 'backup-key');
+    writeFileSync(keyFile, 'a key of the backup namespace', { mode: 0o600 });
+    const encryptedLocation = `target:${store}/site-a/encrypted/20261202T040000Z`;
+    const backup = await runScript('backup', {
+      ...connectionEnv('backup_shop', backupPassword),
+      ...localTarget,
+      LOCATION: encryptedLocation,
+      BACKUP_ID: '20261202T040000Z',
+      BACKUP_DATABASES: 'shop',
+      BACKUP_COMPRESSION: 'zstd',
+      ENCRYPTION_KEY_FILE: keyFile,
+    });
+    assert.equal(backup.code, 0, backup.stderr);
+    const stored = readFileSync(join(store, 'site-a/encrypted/20261202T040000Z/data.sql.zst.enc'));
+    assert.equal(stored.subarray(0, 8).toString('latin1'), 'Salted__', 'the stored object is ciphertext');
+    const withoutKey = await runScript('restore', {
+      ...connectionEnv('restore_shop', restorePassword),
+      ...localTarget,
+      LOCATION: encryptedLocation,
+      RESTORE_DATABASES: 'shop\tshop_restored',
+    });
+    assert.equal(withoutKey.result.reason, 'KeyRequired');
+    const restore = await runScript('restore', {
+      ...connectionEnv('restore_shop', restorePassword),
+      ...localTarget,
+      LOCATION: encryptedLocation,
+      RESTORE_DATABASES: 'shop\tshop_restored',
+      ENCRYPTION_KEY_FILE: keyFile,
+    });
+    assert.equal(restore.code, 0, restore.stderr);
+    assert.deepEqual(await tableFacts('shop_restored'), await tableFacts('shop'));
+  });
+
+  it('refuses a database the backup account may not see', async () => {
+    const run = await runScript('backup', {
+      ...connectionEnv('backup_shop', backupPassword),
+      ...localTarget,
+      LOCATION: `target:${store}/site-a/other/x`,
+      BACKUP_ID: '20261202T050000Z',
+      BACKUP_DATABASES: 'other',
+    });
+    assert.notEqual(run.code, 0);
+    assert.equal(run.result.reason, 'DatabaseNotFound');
+  });
+});
