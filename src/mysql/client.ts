@@ -40,6 +40,7 @@ import { OwnerRecords, type OwnedKind, type Owner } from './owners.ts';
 import { hashForNewPassword } from './password.ts';
 import { ConnectionPool } from './pool.ts';
 import { Replication } from './replication.ts';
+import { ServerVariables } from './server-variables.ts';
 import { integer, optionalText, rowsOf, text, type Row, type RunStatement, type Statement, type StatementObserver } from './statement.ts';
 
 export type { Grant } from './grants.ts';
@@ -102,6 +103,8 @@ export class MySQLClient {
   readonly #owners: OwnerRecords;
   /** Replication on this server: its state, replica and primary roles, semi-sync, fencing (replication.ts). */
   readonly replication: Replication;
+  /** Global server variables: read them, SET GLOBAL the dynamic ones (server-variables.ts). */
+  readonly variables: ServerVariables;
   #pool: ConnectionPool | undefined;
   #closed = false;
 
@@ -134,6 +137,7 @@ export class MySQLClient {
       sessionVariables: { lock_wait_timeout: 30 },
     };
     this.#owners = new OwnerRecords((statement) => this.#run(statement));
+    this.variables = new ServerVariables((statement) => this.#run(statement));
     this.replication = new Replication({
       run: (statement) => this.#run(statement),
       session: (verb, work) => this.#session(verb, work),

@@ -72,6 +72,17 @@ export const collationName: IdentifierRule = {
   explanation: 'lower-case letters, digits and "_", such as utf8mb4_unicode_ci',
 };
 
+/**
+ * The name of a server system variable in SET GLOBAL: lower-case letters,
+ * digits and "_" (dynamic-variables.ts narrows it to an allow-list).
+ */
+export const systemVariableName: IdentifierRule = {
+  what: 'server variable name',
+  pattern: '^[a-z][a-z0-9_]*$',
+  maxLength: 64,
+  explanation: 'lower-case letters, digits and "_", starting with a letter, at most 64 characters',
+};
+
 /** The operator's own bookkeeping on each server: who owns which database and user. */
 export const operatorDatabase = 'flightdeck_meta';
 

@@ -5,83 +5,10 @@
 // let a user override. Pure; the reconciler turns the result into SET GLOBAL
 // statements through src/mysql, Events and a rolling restart.
 
-/** How the value of a dynamic variable is written and checked. */
-type ValueKind =
-  | { kind: 'size' } // bytes, with an optional K, M, G or T suffix as in my.cnf
-  | { kind: 'integer' }
-  | { kind: 'decimal' }
-  | { kind: 'boolean' }
-  | { kind: 'string'; pattern: RegExp };
+import { dynamicVariables, type VariableKind as ValueKind } from '../../../../mysql/dynamic-variables.ts';
 
-/**
- * Global variables that MariaDB 10.11 changes at run time with SET GLOBAL and
- * that take effect without a restart. Picked conservatively: commonly tuned,
- * plainly typed, no file paths, nothing whose new value only applies to some
- * future event the user would not expect (an option not listed here rolls
- * the cluster, which is always correct, just slower).
- */
-export const dynamicVariables: ReadonlyMap<string, ValueKind> = new Map<string, ValueKind>([
-  ...(
-    [
-      'max_allowed_packet',
-      'innodb_buffer_pool_size',
-      'tmp_table_size',
-      'max_heap_table_size',
-      'sort_buffer_size',
-      'join_buffer_size',
-      'read_buffer_size',
-      'read_rnd_buffer_size',
-      'key_buffer_size',
-      'binlog_cache_size',
-      'max_binlog_size',
-      'group_concat_max_len',
-    ] as const
-  ).map((name): [string, ValueKind] => [name, { kind: 'size' }]),
-  ...(
-    [
-      'max_connections',
-      'max_user_connections',
-      'max_connect_errors',
-      'wait_timeout',
-      'interactive_timeout',
-      'connect_timeout',
-      'net_read_timeout',
-      'net_write_timeout',
-      'thread_cache_size',
-      'table_open_cache',
-      'table_definition_cache',
-      'innodb_io_capacity',
-      'innodb_io_capacity_max',
-      'innodb_lock_wait_timeout',
-      'lock_wait_timeout',
-      'innodb_flush_log_at_trx_commit',
-      'sync_binlog',
-      'binlog_expire_logs_seconds',
-      'log_warnings',
-      'slave_net_timeout',
-      'optimizer_search_depth',
-      'min_examined_row_limit',
-    ] as const
-  ).map((name): [string, ValueKind] => [name, { kind: 'integer' }]),
-  ...(['long_query_time', 'max_statement_time', 'expire_logs_days', 'innodb_max_dirty_pages_pct'] as const).map(
-    (name): [string, ValueKind] => [name, { kind: 'decimal' }],
-  ),
-  ...(
-    [
-      'slow_query_log',
-      'log_queries_not_using_indexes',
-      'log_slow_admin_statements',
-      'general_log',
-      'innodb_print_all_deadlocks',
-      'innodb_stats_on_metadata',
-      'innodb_adaptive_hash_index',
-    ] as const
-  ).map((name): [string, ValueKind] => [name, { kind: 'boolean' }]),
-  ['sql_mode', { kind: 'string', pattern: /^[A-Za-z_]*(,[A-Za-z_]+)*$/ }],
-  ['optimizer_switch', { kind: 'string', pattern: /^[a-z_]+=(on|off|default)(,[a-z_]+=(on|off|default))*$/ }],
-  ['character_set_server', { kind: 'string', pattern: /^[a-z0-9]+$/ }],
-  ['collation_server', { kind: 'string', pattern: /^[a-z0-9_]+$/ }],
-]);
+// The allow-list of live options lives with the SQL client, which refuses any other name in SET GLOBAL.
+export { dynamicVariables };
 
 /**
  * Options the operator sets and a user may not: replication, failover and
