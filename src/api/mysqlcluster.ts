@@ -231,7 +231,7 @@ export const mysqlClusterSpec = s.object(
     }),
     myCnf: s.string({
       description:
-        'Extra server options in my.cnf syntax, added to the [mariadbd] section and read when an instance starts. This version does not yet apply a change to running instances (live for options MariaDB can change at run time, by a rolling restart for the others): delete the pods one at a time, readers first, to apply it; deleting the writer\'s pod switches the writer over first. Options the operator relies on (server_id, log_bin, binlog_format, gtid_strict_mode, read_only, semi-synchronous replication) are set by the operator and cannot be overridden.',
+        'Extra server options in my.cnf syntax, added to the [mariadbd] section. A change is applied to the running instances: options MariaDB can change at run time (max_connections, buffer sizes, timeouts, sql_mode, slow log, … — see the docs for the list) live with SET GLOBAL and no restart; any other option by a rolling restart (readers one at a time, each caught up before the next, then a switchover, then the old writer). Options the operator relies on (server_id, log_bin, binlog_format, gtid_strict_mode, read_only, semi-synchronous replication) are set by the operator and cannot be overridden.',
       maxLength: 65536,
     }),
     replication,
@@ -290,6 +290,10 @@ const instanceStatus = s.object(
     problem: s.string({
       description:
         'Why the instance is kept out of service, if it is: errant transactions, binary logs it needs were purged, it cannot continue replicating, … Empty when healthy.',
+      maxLength: 4096,
+    }),
+    settingsError: s.string({
+      description: 'Why a live setting of spec.myCnf could not be applied to this instance (the setting and MariaDB\'s reason); absent when all are in effect.',
       maxLength: 4096,
     }),
   },
