@@ -7,6 +7,8 @@ import type { OpenApiSchema, Schema, ValidationRule } from './schema.ts';
 import { mysqlClusterRootValidations, mysqlClusterSpec, mysqlClusterStatus } from './mysqlcluster.ts';
 import { mysqlDatabaseRootValidations, mysqlDatabaseSpec, mysqlDatabaseStatus } from './mysqldatabase.ts';
 import { mysqlUserRootValidations, mysqlUserSpec, mysqlUserStatus } from './mysqluser.ts';
+import { mysqlBackupRootValidations, mysqlBackupSpec, mysqlBackupStatus } from './mysqlbackup.ts';
+import { mysqlRestoreRootValidations, mysqlRestoreSpec, mysqlRestoreStatus } from './mysqlrestore.ts';
 
 interface PrinterColumn {
   name: string;
@@ -103,6 +105,46 @@ export const kinds: readonly KindDefinition[] = [
       clusterColumn,
       readyColumn,
       reasonColumn,
+      ageColumn,
+    ],
+  },
+  {
+    kind: 'MySQLBackup',
+    plural: 'mysqlbackups',
+    shortNames: ['mysqlbackup', 'mbk'],
+    description:
+      'Backups of databases of a MySQLCluster, once or on a schedule, to an S3-compatible store or a volume, kept by a retention policy. Runs wait for a slot under a cluster-wide limit.',
+    spec: mysqlBackupSpec,
+    status: mysqlBackupStatus,
+    rootValidations: mysqlBackupRootValidations,
+    columns: [
+      clusterColumn,
+      { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule', description: 'Cron schedule; empty for a one-off backup.' },
+      { name: 'Suspend', type: 'boolean', jsonPath: '.spec.suspend', description: 'Whether new runs are suspended.', priority: 1 },
+      { name: 'Last Success', type: 'date', jsonPath: '.status.lastSuccessfulTime', description: 'When the last successful run completed.' },
+      { name: 'Last Result', type: 'string', jsonPath: '.status.lastRun.result', description: 'Result of the latest run.' },
+      { name: 'Queue', type: 'integer', jsonPath: '.status.queuePosition', description: 'Place in the queue for a slot, when waiting.', priority: 1 },
+      { name: 'Next', type: 'date', jsonPath: '.status.nextScheduleTime', description: 'When the next run is due.', priority: 1 },
+      readyColumn,
+      reasonColumn,
+      ageColumn,
+    ],
+  },
+  {
+    kind: 'MySQLRestore',
+    plural: 'mysqlrestores',
+    shortNames: ['mysqlrestore', 'mrs'],
+    description:
+      'One restore of a backup into a MySQLCluster, run as a Job. A database that holds tables is never overwritten unless spec.overwrite says so.',
+    spec: mysqlRestoreSpec,
+    status: mysqlRestoreStatus,
+    rootValidations: mysqlRestoreRootValidations,
+    columns: [
+      clusterColumn,
+      { name: 'Backup', type: 'string', jsonPath: '.spec.source.backup.name', description: 'The MySQLBackup restored from.' },
+      { name: 'Id', type: 'string', jsonPath: '.status.backupId', description: 'The backup restored.' },
+      { name: 'Complete', type: 'string', jsonPath: '.status.conditions[?(@.type=="Complete")].status', description: 'Whether the restore has completed.' },
+      { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Failed")].reason', description: 'Why the restore failed, if it did.' },
       ageColumn,
     ],
   },

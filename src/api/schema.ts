@@ -84,8 +84,9 @@ export function enumeration<const V extends readonly string[]>(values: V, option
   return withCommon({ type: 'string', description: '', enum: values }, options);
 }
 
-export function integer(options: Common<number> & { minimum?: number; maximum?: number }): Schema<number> {
-  const base: OpenApiSchema = { type: 'integer', description: '', format: 'int32' };
+/** An integer; int32 unless `format: 'int64'` (sizes in bytes, which pass 2 GiB). */
+export function integer(options: Common<number> & { minimum?: number; maximum?: number; format?: 'int32' | 'int64' }): Schema<number> {
+  const base: OpenApiSchema = { type: 'integer', description: '', format: options.format ?? 'int32' };
   if (options.minimum !== undefined) base.minimum = options.minimum;
   if (options.maximum !== undefined) base.maximum = options.maximum;
   return withCommon(base, options);

@@ -243,8 +243,10 @@ describe('rendering with the default values', () => {
     assert.deepEqual(kindsRendered, [
       'ClusterRole/flightdeck-flightdeck-operator',
       'ClusterRoleBinding/flightdeck-flightdeck-operator',
+      'CustomResourceDefinition/mysqlbackups.flightdeck.t7.io',
       'CustomResourceDefinition/mysqlclusters.flightdeck.t7.io',
       'CustomResourceDefinition/mysqldatabases.flightdeck.t7.io',
+      'CustomResourceDefinition/mysqlrestores.flightdeck.t7.io',
       'CustomResourceDefinition/mysqlusers.flightdeck.t7.io',
       'Deployment/flightdeck-flightdeck-operator',
       'Role/flightdeck-flightdeck-operator-leader-election',

@@ -91,6 +91,33 @@ describe('kubectl shows the API to users', () => {
   });
 });
 
+const s3 = { endpoint: 'http://store.example:8333', bucket: 'backups', credentialsSecret: { name: 's3' } };
+const backupOf = (ns: string, spec: object, name = 'nightly') => ({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLBackup', metadata: { name, namespace: ns }, spec: { cluster, target: { s3 }, ...spec } });
+const restoreOf = (ns: string, spec: object) => ({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLRestore', metadata: { name: 'back', namespace: ns }, spec: { cluster, source: { backup: { name: 'nightly' } }, ...spec } });
+
+/** MySQLBackup and MySQLRestore mistakes, refused by their CEL rules and schemas. */
+function backupCases(): { what: string; manifest: (ns: string) => object; message: RegExp }[] {
+  const badSchedule = /schedule must be a 5-field cron expression/;
+  return [
+    { what: 'a backup to both s3 and a pvc', manifest: (ns) => backupOf(ns, { target: { s3, pvc: { claimName: 'b' } } }), message: /set exactly one of target.s3 or target.pvc/ },
+    { what: 'a backup without a target', manifest: (ns) => backupOf(ns, { target: {} }), message: /set exactly one of target.s3 or target.pvc/ },
+    { what: 'a schedule of six fields', manifest: (ns) => backupOf(ns, { schedule: '0 0 3 * * *' }), message: badSchedule },
+    { what: 'a schedule with minute 60', manifest: (ns) => backupOf(ns, { schedule: '60 3 * * *' }), message: badSchedule },
+    { what: 'a schedule with an unknown month name', manifest: (ns) => backupOf(ns, { schedule: '0 3 * foo *' }), message: badSchedule },
+    { what: 'a schedule macro', manifest: (ns) => backupOf(ns, { schedule: '@daily' }), message: /schedule/ },
+    { what: 'a physical backup of named databases', manifest: (ns) => backupOf(ns, { method: 'physical', databases: ['shop'] }), message: /a physical backup copies the whole cluster/ },
+    { what: 'a negative retention count', manifest: (ns) => backupOf(ns, { retention: { daily: -1 } }), message: /retention.daily: Invalid value: -1: spec.retention.daily in body should be greater than or equal to 0/ },
+    { what: 'a retention age without a unit', manifest: (ns) => backupOf(ns, { retention: { maxAge: '30' } }), message: /spec.retention.maxAge in body should match/ },
+    { what: 'an unknown compression', manifest: (ns) => backupOf(ns, { compression: 'bzip2' }), message: /spec.compression: Unsupported value: "bzip2"/ },
+    { what: 'a prefix that climbs out', manifest: (ns) => backupOf(ns, { target: { s3: { ...s3, prefix: 'sites/../other' } } }), message: /a path may not hold "." or ".." segments/ },
+    { what: 'a system database in a backup', manifest: (ns) => backupOf(ns, { databases: ['mysql'] }), message: /a system database of MariaDB cannot be named here/ },
+    { what: 'a backup name too long to label its Jobs', manifest: (ns) => backupOf(ns, {}, 'b'.repeat(64)), message: /at most 63 characters: it labels its Jobs/ },
+    { what: 'a restore from both a backup and a target', manifest: (ns) => restoreOf(ns, { source: { backup: { name: 'nightly' }, target: { s3 }, path: 'a/b/20261202T030000Z' } }), message: /set exactly one of source.backup or source.target/ },
+    { what: 'a restore from a target without a path', manifest: (ns) => restoreOf(ns, { source: { target: { s3 } } }), message: /source.target and source.path go together/ },
+    { what: 'a restore of two databases into one', manifest: (ns) => restoreOf(ns, { databases: [{ from: 'a', to: 'c' }, { from: 'c' }] }), message: /two databases would be restored into the same name/ },
+  ];
+}
+
 /** Each case: a manifest a user might write, and what the API server must answer. */
 const rejected: { what: string; manifest: (ns: string) => object; message: RegExp }[] = [
   {
@@ -223,6 +250,7 @@ const rejected: { what: string; manifest: (ns: string) => object; message: RegEx
     }),
     message: /use either passwordSecretRef or passwordSecret, not both/,
   },
+  ...backupCases(),
   {
     what: 'an unknown field',
     manifest: (ns) => ({
@@ -361,5 +389,53 @@ describe('fields that cannot change after creation', () => {
     const user = { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLUser', metadata: { name: 'shop', namespace: ns } };
     assert.equal(apply({ ...user, spec: { cluster, username: 'shop' } }).status, 0);
     assert.match(apply({ ...user, spec: { cluster, username: 'shop2' } }).stderr, /username cannot be changed after creation/);
+  });
+});
+
+describe('MySQLBackup and MySQLRestore', () => {
+  it('a minimal backup gets its defaults, and a schedule with names, lists, ranges and steps is accepted', () => {
+    const ns = namespace('backup');
+    const applied = apply(backupOf(ns, { schedule: '*/15 1-5,23 1 JAN,jul-Sep/2 mon-FRI,0' }));
+    assert.equal(applied.status, 0, applied.stderr);
+    const stored = JSON.parse(kubectl(k, ['get', 'mbk', 'nightly', '-n', ns, '-o', 'json'])) as { spec: Record<string, unknown> };
+    assert.deepEqual(stored.spec, {
+      cluster,
+      schedule: '*/15 1-5,23 1 JAN,jul-Sep/2 mon-FRI,0',
+      timeZone: 'UTC',
+      method: 'logical',
+      suspend: false,
+      compression: 'gzip',
+      target: { s3: { ...s3, region: 'us-east-1', pathStyle: true, credentialsSecret: { name: 's3', accessKeyIdKey: 'AWS_ACCESS_KEY_ID', secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY' } } },
+      retention: { keepLast: 0, daily: 7, weekly: 4, monthly: 12 },
+      activeDeadlineSeconds: 3600,
+    });
+    assert.match(kubectl(k, ['get', 'mbk', '-n', ns]), /NAME\s+CLUSTER\s+SCHEDULE\s+LAST SUCCESS\s+LAST RESULT\s+READY\s+REASON\s+AGE/);
+    assert.match(kubectl(k, ['explain', 'mysqlbackup.spec.retention.weekly']), /ISO weeks/);
+  });
+
+  it('keeps a run and the backups list in status, sizes beyond 2 GiB included', () => {
+    const ns = namespace('backupstatus');
+    assert.equal(apply(backupOf(ns, { target: { pvc: { claimName: 'backups', subPath: 'site-a' } } })).status, 0);
+    const status = {
+      queued: false,
+      lastSuccessfulTime: '2026-12-02T03:04:05Z',
+      lastRun: { id: '20261202T030000Z', jobName: 'nightly-20261202t030000z', result: 'Succeeded', attempts: 1, sizeBytes: 5_000_000_000, durationSeconds: '64.2' },
+      backups: [{ id: '20261202T030000Z', time: '2026-12-02T03:00:00Z', path: `${ns}/nightly/20261202T030000Z`, sizeBytes: 5_000_000_000, databases: ['shop'], keptBecause: ['daily', 'weekly', 'monthly'] }],
+    };
+    kubectl(k, ['patch', 'mbk', 'nightly', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+    const stored = JSON.parse(kubectl(k, ['get', 'mbk', 'nightly', '-n', ns, '-o', 'json'])) as { status: unknown };
+    assert.deepEqual(stored.status, status);
+    const refused = kubectlResult(k, ['patch', 'mbk', 'nightly', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { lastRun: { id: '2026-12-02', result: 'Succeeded' } } })]);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /lastRun.id/);
+  });
+
+  it('a restore cannot be changed after creation; overwrite defaults to false', () => {
+    const ns = namespace('restore');
+    const applied = apply(restoreOf(ns, { databases: [{ from: 'shop', to: 'shop_copy' }] }));
+    assert.equal(applied.status, 0, applied.stderr);
+    const stored = JSON.parse(kubectl(k, ['get', 'mrs', 'back', '-n', ns, '-o', 'json'])) as { spec: { overwrite: boolean } };
+    assert.equal(stored.spec.overwrite, false);
+    assert.match(apply(restoreOf(ns, { databases: [{ from: 'shop', to: 'shop_copy' }], overwrite: true })).stderr, /a MySQLRestore cannot be changed/);
   });
 });
