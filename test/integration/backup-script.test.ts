@@ -35,7 +35,7 @@ function runScript(command: 'backup' | 'restore', env: Record<string, string>): 
       [script, command],
       { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: dir, RESULT_FILE: resultFile, ...env }, maxBuffer: 16 * 1024 * 1024 },
       (error, _stdout, stderr) => {
-        let result: Record<string, unknown> = {};
+        let result: Record<string, unknown>;
         try {
           result = JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>;
         } catch (readError) {
@@ -47,11 +47,17 @@ function runScript(command: 'backup' | 'restore', env: Record<string, string>): 
   });
 }
 
-let server: MariaDBInstance;
-let admin: mariadb.Connection;
+let server: MariaDBInstance | undefined;
+let admin: mariadb.Connection | undefined;
+
+function started(): { server: MariaDBInstance; admin: mariadb.Connection } {
+  if (server === undefined || admin === undefined) throw new Error('the test server did not start');
+  return { server, admin };
+}
 
 /** Row count and CHECKSUM TABLE of every base table of `database`, by name. */
 async function tableFacts(database: string): Promise<Record<string, { rows: number; checksum: string }>> {
+  const { admin } = started();
   const tables = await admin.query<{ name: string }[]>(
     "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
     [database],
@@ -69,6 +75,7 @@ async function tableFacts(database: string): Promise<Record<string, { rows: numb
 function connectionEnv(user: string, password: string): Record<string, string> {
   const passwordFile = join(dir, `password-${user}`);
   writeFileSync(passwordFile, password, { mode: 0o600 });
+  const { server } = started();
   return { DB_HOST: server.host, DB_PORT: String(server.port), DB_USER: user, DB_PASSWORD_FILE: passwordFile };
 }
 
@@ -77,9 +84,11 @@ const backupPassword = 'b4ck-up pass\'word"$(x)';
 const restorePassword = 'r3store;pass`word';
 
 before(async () => {
-  server = await startMariaDB({ dir: join(dir, 'mariadb'), name: 'source', extraArgs: ['--log-bin=binlog', '--server-id=7', '--binlog-format=ROW'] });
-  admin = await mariadb.createConnection({ host: server.host, port: server.port, user: server.adminUser, password: server.adminPassword, multipleStatements: true });
-  await admin.query(`
+  const source = await startMariaDB({ dir: join(dir, 'mariadb'), name: 'source', extraArgs: ['--log-bin=binlog', '--server-id=7', '--binlog-format=ROW'] });
+  server = source;
+  const conn = await mariadb.createConnection({ host: source.host, port: source.port, user: source.adminUser, password: source.adminPassword, multipleStatements: true });
+  admin = conn;
+  await conn.query(`
     CREATE DATABASE shop CHARACTER SET utf8mb4;
     CREATE TABLE shop.orders (id INT PRIMARY KEY AUTO_INCREMENT, customer VARCHAR(100), total DECIMAL(10,2), note TEXT, image BLOB) ENGINE=InnoDB;
     CREATE TABLE shop.\`odd name\`\`s\` (k VARCHAR(20) PRIMARY KEY, v JSON) ENGINE=InnoDB;
@@ -89,20 +98,20 @@ before(async () => {
     INSERT INTO other.secrets VALUES ('not for shop backups');
   `);
   for (let i = 0; i < 500; i++) {
-    await admin.query('INSERT INTO shop.orders (customer, total, note, image) VALUES (?, ?, ?, ?)', [
+    await conn.query('INSERT INTO shop.orders (customer, total, note, image) VALUES (?, ?, ?, ?)', [
       `customer ${i} — ünïcödé`,
       (i * 3.17).toFixed(2),
       i % 7 === 0 ? "line one\nUSE `other`;\n-- Current Database: `other`\ttab 'quote'" : null,
       Buffer.from([i % 256, 0, 255, 10, 13]),
     ]);
   }
-  await admin.query("INSERT INTO shop.`odd name``s` VALUES ('a', '{\"x\": 1}'), ('b', '[1,2,3]')");
+  await conn.query("INSERT INTO shop.`odd name``s` VALUES ('a', '{\"x\": 1}'), ('b', '[1,2,3]')");
   // The accounts the operator would make: read-only on shop for the backup, all on the target for the restore.
-  await admin.query('CREATE USER backup_shop@? IDENTIFIED BY ?', ['127.0.0.1', backupPassword]);
-  await admin.query("GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON `shop`.* TO backup_shop@'127.0.0.1'");
-  await admin.query("GRANT RELOAD, BINLOG MONITOR ON *.* TO backup_shop@'127.0.0.1'");
-  await admin.query('CREATE USER restore_shop@? IDENTIFIED BY ?', ['127.0.0.1', restorePassword]);
-  await admin.query("GRANT ALL ON `shop_restored`.* TO restore_shop@'127.0.0.1'");
+  await conn.query('CREATE USER backup_shop@? IDENTIFIED BY ?', ['127.0.0.1', backupPassword]);
+  await conn.query("GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON `shop`.* TO backup_shop@'127.0.0.1'");
+  await conn.query("GRANT RELOAD, BINLOG MONITOR ON *.* TO backup_shop@'127.0.0.1'");
+  await conn.query('CREATE USER restore_shop@? IDENTIFIED BY ?', ['127.0.0.1', restorePassword]);
+  await conn.query("GRANT ALL ON `shop_restored`.* TO restore_shop@'127.0.0.1'");
 });
 
 after(async () => {
@@ -134,7 +143,7 @@ describe('flightdeck-backup to a PVC-like directory', () => {
     assert.deepEqual(manifest.databases, ['shop']);
     assert.equal(manifest.compression, 'gzip');
     assert.equal(manifest.encrypted, false);
-    const [gtid] = await admin.query<{ pos: string }[]>('SELECT @@gtid_binlog_pos AS pos');
+    const [gtid] = await started().admin.query<{ pos: string }[]>('SELECT @@gtid_binlog_pos AS pos');
     assert.equal(manifest.gtidPosition, gtid?.pos, 'the dump records the GTID position it was taken at');
     assert.equal(manifest.tablesFromDumpSnapshot, true, 'no writes: the counts are the dump snapshot’s');
     const source = await tableFacts('shop');
@@ -162,7 +171,7 @@ describe('flightdeck-backup to a PVC-like directory', () => {
   });
 
   it('refuses a non-empty target without overwrite and leaves it as it was', async () => {
-    await admin.query('INSERT INTO shop_restored.empty_one VALUES (42)');
+    await started().admin.query('INSERT INTO shop_restored.empty_one VALUES (42)');
     const before = await tableFacts('shop_restored');
     const run = await runScript('restore', {
       ...connectionEnv('restore_shop', restorePassword),
@@ -195,7 +204,7 @@ describe('flightdeck-backup to a PVC-like directory', () => {
     data[data.length - 20] = (data[data.length - 20] ?? 0) ^ 0xff;
     writeFileSync(join(tamperedDir, 'data.sql.gz'), data);
     writeFileSync(join(tamperedDir, 'manifest.json'), readFileSync(join(runDir, 'manifest.json')));
-    await admin.query('DROP DATABASE shop_restored');
+    await started().admin.query('DROP DATABASE shop_restored');
     const run = await runScript('restore', {
       ...connectionEnv('restore_shop', restorePassword),
       ...localTarget,
@@ -204,7 +213,7 @@ describe('flightdeck-backup to a PVC-like directory', () => {
     });
     assert.notEqual(run.code, 0);
     assert.equal(run.result.reason, 'ChecksumMismatch');
-    const present = await admin.query<unknown[]>("SHOW DATABASES LIKE 'shop_restored'");
+    const present = await started().admin.query<unknown[]>("SHOW DATABASES LIKE 'shop_restored'");
     assert.equal(present.length, 0, 'nothing was created');
   });
 
