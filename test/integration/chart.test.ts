@@ -558,10 +558,12 @@ describe('RBAC: least privilege', () => {
       'core/pods: list',
       'core/pods: patch',
       'core/pods: watch',
-      // Data volumes: cached (own label) and grown when spec.size grows.
+      // Data volumes: cached (own label), read and grown when spec.size grows, where their StorageClass allows expansion.
+      'core/persistentvolumeclaims: get',
       'core/persistentvolumeclaims: list',
       'core/persistentvolumeclaims: patch',
       'core/persistentvolumeclaims: watch',
+      'storage.k8s.io/storageclasses: get',
       // Nodes: cordoned or draining (move the writer away), not ready or gone (fail over), how many can hold an instance.
       'core/nodes: list',
       'core/nodes: watch',

@@ -1,9 +1,11 @@
 // The MySQLCluster reconciler, managed mode: the operator runs MariaDB as a
 // StatefulSet and keeps one writer. Phases, in order:
 //   1. credentials  (the generated Secret; a Secret that lost a key stops here: CredentialsInvalid)
-//   2. children     (Secret, ConfigMap, Services, PodDisruptionBudgets, StatefulSet by server-side apply, when changed)
+//   2. children     (Secret, ConfigMap, Services, PodDisruptionBudgets, StatefulSet by server-side apply, when changed;
+//                    the StatefulSet keeps the writer's ordinal while scaling down, scale.ts; volumes grown to spec.size, storage-growth.ts)
 //   3. observe      (pods and nodes from the caches, each instance over SQL)
 //   4. decide + act (src/replication decide(); act(): writer, replicas, fence, switchover/failover steps persisted in status)
+//   4b. servers     (live settings by SET GLOBAL; the next step of a rolling restart while replication is steady: server-updates.ts)
 //   5. routing      (role labels: the writer Service selects the writer, the reader Service healthy readers)
 //   6. status       (writer, instances, endpoints, conditions Ready and Replicating)
 // It runs again every second: the writer's health is watched by polling, and
@@ -21,20 +23,22 @@ import { writeStatus, type Readiness } from '../../status.ts';
 import { managedClusterObjects } from './builders/all.ts';
 import { semiSyncSettings } from './builders/config.ts';
 import { labelKeys } from './builders/labels.ts';
-import { clusterNames, serviceDnsName, systemAccounts, type ClusterNames } from './builders/names.ts';
+import { claimName, clusterNames, serviceDnsName, systemAccounts, type ClusterNames } from './builders/names.ts';
 import { passwordsFromSecret, type ClusterPasswords } from './builders/secrets.ts';
 import type { VolumeClaimTemplate } from './builders/statefulset.ts';
 import { applyInOrder } from './children.ts';
 import { ClusterView } from './cluster-view.ts';
 import { statefulSetReplicas } from './scale.ts';
 import { nodeIsLeaving, type PodObject } from './pods.ts';
-import { act, type ActOutcome } from './replication/act.ts';
+import { act, type ActDependencies, type ActOutcome } from './replication/act.ts';
 import type { ReplicationSettings } from './replication/instance-access.ts';
 import { SqlStepExecutor } from './replication/step-executor.ts';
 import { labelPlan, ownedLabels } from './routing.ts';
 import type { ManagedClusterState } from './state.ts';
-import { instanceStatus, readiness, replicating } from './status.ts';
+import { instanceStatus, readiness, replicating, type ConditionOutcome } from './status.ts';
+import { growStorage, storageConditionType } from './storage-growth.ts';
 import { StatusRecorder } from './status-recorder.ts';
+import { desiredRestartChecksum, rollingRestartStatus, updateServers, withSettingsError } from './server-updates.ts';
 
 /** How often a managed cluster is looked at when nothing happens: the writer's health is polled. */
 export const healthCheckIntervalMs = 1000;
@@ -98,7 +102,8 @@ export async function reconcileManagedCluster(
   }
 
   // 2. children
-  await applyChildren(context, cluster, managed, names, passwords, state);
+  const childrenApplied = await applyChildren(context, cluster, managed, names, passwords, state);
+  await checkStorage(context, key, managed, names, state, childrenApplied);
 
   // 3. observe
   const recorder = new StatusRecorder(context, cluster, (ended, durationMs) => {
@@ -143,25 +148,41 @@ export async function reconcileManagedCluster(
   // 4. decide + act
   const decision = decide(observation);
   const settings = replicationSettings(managed, passwords);
-  const outcome = await act(
-    decision,
-    {
-      access: view,
-      routing: view,
-      settings,
-      recorder,
-      executor: new SqlStepExecutor(view, view, settings),
-      now: context.now,
-      onStep: (operation) => {
-        context.logger.info({ cluster: key, type: operation.type, from: operation.from, to: operation.to, step: operation.step, attempt: operation.attempt }, 'replication step');
-      },
+  const actDependencies: ActDependencies = {
+    access: view,
+    routing: view,
+    settings,
+    recorder,
+    executor: new SqlStepExecutor(view, view, settings),
+    now: context.now,
+    onStep: (operation) => {
+      context.logger.info({ cluster: key, type: operation.type, from: operation.from, to: operation.to, step: operation.step, attempt: operation.attempt }, 'replication step');
     },
-    signal,
-  );
+  };
+  let outcome = await act(decision, actDependencies, signal);
   reportDecision(context, cluster, decision, outcome);
 
+  // 4b. servers: live settings, and a rolling restart's next step when the decision had nothing to do
+  const desiredChecksum = desiredRestartChecksum({ name, namespace, uid: cluster.metadata.uid ?? '' }, managed, passwords);
+  const serverUpdate = await updateServers({
+    context,
+    cluster,
+    key,
+    managed,
+    access: view,
+    pods,
+    applier: state.liveSettings,
+    observation,
+    decision,
+    outcome,
+    desiredChecksum,
+    switchover: (switchover) => act(switchover, actDependencies, signal),
+    signal,
+  });
+  if (serverUpdate.outcome !== undefined) outcome = serverUpdate.outcome;
+
   // 5. routing: from a fresh look when the decision changed something, so labels and status say what is, not what was.
-  const changed = outcome.kind === 'acted' || (outcome.kind === 'operation' && outcome.outcome.kind !== 'retry');
+  const changed = serverUpdate.changed || outcome.kind === 'acted' || (outcome.kind === 'operation' && outcome.outcome.kind !== 'retry');
   const current = changed ? await view.observe(signal) : { ...observation, status: recorder.recorded() };
   const recordedNow = current.status;
   const problems = problemsOf(outcome);
@@ -178,7 +199,8 @@ export async function reconcileManagedCluster(
   // 6. status
   const statuses = current.instances
     .filter((i) => i.exists || i.index < current.instanceCount)
-    .map((i) => instanceStatus(i, recordedNow.currentPrimary, managed.replication.maxReaderLagSeconds, problems.get(i.name)));
+    .map((i) => instanceStatus(i, recordedNow.currentPrimary, managed.replication.maxReaderLagSeconds, problems.get(i.name)))
+    .map((s) => withSettingsError(s, state.liveSettings.lastError(key, s.name)));
   const readyInstances = statuses.filter((s) => s.ready === true).length;
   state.metrics.setWriter(namespace, name, recordedNow.currentPrimary);
   state.metrics.setReplicationLag(namespace, name, replicationLags(statuses, recordedNow.currentPrimary));
@@ -189,6 +211,8 @@ export async function reconcileManagedCluster(
   const fields = { ...recorder.status, ...baseFields, readyInstances, instanceStatuses: steadyVolatile(statuses, recorder.status.instanceStatuses, volatileDue) };
   await writeStatus(context, { ...cluster, status: recorder.status }, fields, ready, [
     { type: 'Replicating', status: replicationCondition.ready ? 'True' : 'False', reason: replicationCondition.reason, message: replicationCondition.message },
+    rollingRestartStatus(current, pods(), desiredChecksum, managed.replication.maxReaderLagSeconds, cluster.status?.conditions),
+    ...conditionUpdate(storageConditionType, state.storageCondition(key)),
   ]);
   if (volatileDue) state.volatileWritten(key, nowMs);
 
@@ -201,6 +225,30 @@ function replicationLags(statuses: readonly { name: string; replicationLagSecond
   const lags = new Map<string, number>();
   for (const s of statuses) if (s.name !== primary && s.replicationLagSeconds !== undefined) lags.set(s.name, s.replicationLagSeconds);
   return lags;
+}
+
+function conditionUpdate(type: string, outcome: ConditionOutcome | undefined): { type: string; status: 'True' | 'False'; reason: string; message: string }[] {
+  return outcome === undefined ? [] : [{ type, status: outcome.ready ? 'True' : 'False', reason: outcome.reason, message: outcome.message }];
+}
+
+/**
+ * Grows the instances' volumes to spec.size where their StorageClass allows
+ * it (storage-growth.ts), when due. A failure is reported in the condition and
+ * logged, never thrown: volumes must not hold up the writer's health checks.
+ */
+async function checkStorage(context: ControllerContext, key: string, managed: ManagedServers, names: ClusterNames, state: ManagedClusterState, childrenApplied: boolean): Promise<void> {
+  const nowMs = context.now().getTime();
+  if (!state.storageDue(key, nowMs, childrenApplied)) return;
+  const namespace = key.slice(0, key.indexOf('/'));
+  const claims = Array.from({ length: managed.instances }, (_, index) => claimName(names, index));
+  try {
+    state.storageChecked(key, await growStorage(context.kube, namespace, claims, managed.storageSize), nowMs);
+  } catch (error) {
+    context.signal.throwIfAborted();
+    const message = error instanceof Error ? error.message : String(error);
+    context.logger.warn({ cluster: key, err: error }, 'growing the volumes failed');
+    state.storageChecked(key, { condition: { ready: false, reason: 'ResizeFailed', message }, settled: false }, nowMs);
+  }
 }
 
 /** Reasons instances are kept out of service, by pod name. */
@@ -272,7 +320,7 @@ async function applyChildren(
   names: ClusterNames,
   passwords: ClusterPasswords,
   state: ManagedClusterState,
-): Promise<void> {
+): Promise<boolean> {
   const namespace = cluster.metadata.namespace ?? 'default';
   const uid = cluster.metadata.uid;
   if (uid === undefined) throw new Error(`MySQLCluster ${keyOf(cluster)} has no uid; it cannot own its objects`);
@@ -296,7 +344,7 @@ async function applyChildren(
   const key = keyOf(cluster);
   const nowMs = context.now().getTime();
   const planned = build();
-  if (!state.children.needed(key, planned.inApplyOrder, nowMs, context.resyncIntervalMs)) return;
+  if (!state.children.needed(key, planned.inApplyOrder, nowMs, context.resyncIntervalMs)) return false;
   // The claim template of an existing StatefulSet cannot change; keep it (a larger size is applied to the PVCs).
   const existing = await context.kube.get<{ metadata: { name: string }; spec?: { volumeClaimTemplates?: VolumeClaimTemplate[] } }>({
     apiVersion: 'apps/v1',
@@ -309,4 +357,5 @@ async function applyChildren(
   if (scale.heldBy !== undefined) context.logger.info({ cluster: key, replicas: scale.replicas }, scale.heldBy);
   await applyInOrder(context.kube, objects.inApplyOrder);
   state.children.remember(key, planned.inApplyOrder, nowMs);
+  return true;
 }

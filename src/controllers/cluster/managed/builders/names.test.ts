@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clusterNames, podDnsName, podIndex, podName } from './names.ts';
+import { claimName, clusterNames, podDnsName, podIndex, podName } from './names.ts';
 import { childMetadata, ownerReference } from './owner.ts';
 
 describe('names', () => {
@@ -48,5 +48,11 @@ describe('owner', () => {
     const meta = childMetadata(owner, 'db-config', { a: 'b' });
     assert.equal(meta.namespace, 'shop');
     assert.deepEqual(meta.labels, { a: 'b' });
+  });
+});
+
+describe('claimName', () => {
+  it('names an instance claim as the StatefulSet controller does', () => {
+    assert.equal(claimName(clusterNames('db', { serviceName: 'db' }), 2), 'data-db-2');
   });
 });

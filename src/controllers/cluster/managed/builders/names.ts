@@ -32,6 +32,14 @@ export function clusterNames(cluster: string, managed: Pick<ManagedServers, 'ser
   };
 }
 
+/** The StatefulSet's volume claim template: each instance's data directory. */
+export const dataVolumeName = 'data';
+
+/** The PersistentVolumeClaim of the instance with this ordinal, as the StatefulSet names it (`<template>-<statefulset>-<ordinal>`). */
+export function claimName(names: Pick<ClusterNames, 'statefulSet'>, index: number): string {
+  return `${dataVolumeName}-${names.statefulSet}-${index}`;
+}
+
 /** The name of the pod with this ordinal, as the StatefulSet names it. */
 export function podName(cluster: string, index: number): string {
   return `${cluster}-${index}`;
