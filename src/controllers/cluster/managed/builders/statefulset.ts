@@ -12,6 +12,7 @@ import { myCnfKey } from './config.ts';
 import { clusterLabels, selectorLabels } from './labels.ts';
 import { credentialKeys, mariadbContainer, type ClusterNames } from './names.ts';
 import { childMetadata, type ChildMetadata, type ClusterOwner } from './owner.ts';
+import { donorSidecar, podInfoVolume, seedInitContainer } from './seed.ts';
 
 /** Pod template annotation: sha256 of the configuration that needs a restart (config.ts). A pod whose value differs from the StatefulSet's is due a restart. */
 export const configChecksumAnnotation = 'flightdeck.t7.io/config-checksum';
@@ -250,7 +251,10 @@ export function statefulSet(input: StatefulSetInput): StatefulSetManifest {
       fsGroupChangePolicy: 'OnRootMismatch',
       runAsNonRoot: true,
     },
-    containers: [container(input)],
+    // A new instance (and one being rebuilt) is seeded from a copy of a
+    // healthy one, served by every instance's donor endpoint (seed.ts).
+    initContainers: [seedInitContainer({ ...input, mounts: paths })],
+    containers: [container(input), donorSidecar({ ...input, mounts: paths })],
     volumes: [
       { name: 'config', configMap: { name: names.configMap } },
       {
@@ -258,6 +262,7 @@ export function statefulSet(input: StatefulSetInput): StatefulSetManifest {
         secret: { secretName: names.credentialsSecret, items: [{ key: credentialKeys.initdbSql, path: '10-flightdeck-accounts.sql' }], defaultMode: 0o440 },
       },
       { name: 'run', emptyDir: {} },
+      podInfoVolume(),
     ],
   };
   const restartChecksum = createHash('sha256')

@@ -1,0 +1,287 @@
+// Seeding an instance from a consistent copy of another: the donor endpoint
+// every instance's pod runs, and the init container that fills an empty (or
+// discarded) data directory from a donor the operator names. Pure: the
+// containers and scripts, unit-tested without a cluster; the scripts read
+// their paths from the environment (with the pod's paths as defaults) so an
+// integration test runs the very same scripts on real mariadbd processes.
+//
+// Why a copy and not replication "from the first transaction": binary logs
+// expire (a week by default), so a new reader on an older cluster could never
+// catch up that way; a copy needs only the binary logs written while it runs.
+//
+// The protocol (one TCP connection to the donor's port):
+//   donor  → "flightdeck-donor 1 <nonce>\n"            a fresh random nonce per connection
+//   client → "<proof> <command>\n"                      proof = sha256hex("<nonce>:<secret>")
+//   donor  → "ok <command>\n" then the command's output, or "denied\n" and close
+// Commands: `backup` streams `mariadb-backup --backup --stream=xbstream` of the
+// donor's own data directory; `rebuild` leaves a marker in the donor's own data
+// directory that makes its seed init container discard it at the next pod start
+// (the operator sends it, then deletes the pod). The secret is the cluster's
+// replication password, which never crosses the network: any pod may connect,
+// only one that knows the password gets an answer, and a recorded exchange is
+// worth nothing for the next nonce.
+import type { ManagedServers } from '../../../../api/normalize.ts';
+import { myCnfKey } from './config.ts';
+import { credentialKeys, type ClusterNames } from './names.ts';
+
+/** The donor endpoint's container, port and port name. */
+export const donorContainer = { name: 'donor', port: 3307, portName: 'donor' } as const;
+
+/** The init container that seeds an empty data directory. */
+export const seedContainerName = 'seed';
+
+/** Pod annotation the operator writes: the instance (pod name) a waiting seed init container copies from. */
+export const seedDonorAnnotation = 'flightdeck.t7.io/seed-donor';
+
+/**
+ * Pod annotation a user sets to ask for an instance's data to be discarded
+ * and seeded again from a healthy instance (a quarantined or diverged
+ * replica, which the operator never discards by itself). Any non-empty value.
+ */
+export const rebuildRequestAnnotation = 'flightdeck.t7.io/rebuild';
+
+/** Files in the data directory that steer the seed init container. */
+export const seedMarkers = {
+  /** Left by the donor endpoint's `rebuild` command: discard this data directory at the next start and seed it. */
+  rebuild: '.flightdeck-rebuild',
+  /** Present while a copy is being made; a start that finds it discards the half-made copy and seeds again. */
+  seeding: '.flightdeck-seeding',
+} as const;
+
+/** Where the pod's annotations are mounted (downward API), and the file that holds the donor's name. */
+export const podInfoDir = '/etc/flightdeck/pod';
+export const donorFile = 'seed-donor';
+
+/** At most this many copies stream from one donor at once; more wait for the connection to be accepted. */
+export const maxConcurrentCopies = 2;
+
+/** The first line the donor sends. */
+export const donorGreeting = 'flightdeck-donor 1';
+
+/** The environment the scripts read, with the pod's values as defaults. */
+const defaults = [
+  'datadir="${FLIGHTDECK_DATADIR:-/var/lib/mysql}"',
+  `my_cnf="\${FLIGHTDECK_MY_CNF:-/etc/mysql/flightdeck/${myCnfKey}}"`,
+  'socket="${FLIGHTDECK_SOCKET:-/run/mysqld/mysqld.sock}"',
+  'work="${TMPDIR:-/tmp}"',
+];
+
+/**
+ * One connection's handler, run by socat with the connection on stdin and
+ * stdout; what it says on stderr goes to the container's log.
+ */
+export function donorHandlerScript(): string {
+  return [
+    'set -uo pipefail',
+    ...defaults,
+    'peer="${SOCAT_PEERADDR:-unknown}"',
+    'log() { echo "flightdeck-donor: $*" >&2; }',
+    'nonce="$(od -An -N16 -tx1 /dev/urandom | tr -d " \\n")"',
+    `printf '%s %s\\n' '${donorGreeting}' "$nonce"`,
+    'if ! IFS=" " read -r -t 30 proof command; then log "no request from $peer"; exit 1; fi',
+    // printf is a builtin: the secret is in no process's arguments.
+    'expected="$(printf "%s:%s" "$nonce" "$FLIGHTDECK_SEED_SECRET" | sha256sum)"',
+    'expected="${expected%% *}"',
+    'if [ "$proof" != "$expected" ]; then printf "denied\\n"; log "refused $peer: wrong proof"; exit 1; fi',
+    'case "$command" in',
+    '  backup)',
+    '    printf "ok backup\\n"',
+    '    log "streaming a copy of $datadir to $peer"',
+    '    target="$(mktemp -d "$work/flightdeck-donor.XXXXXX")"',
+    // The log lines of mariadb-backup name every file; only its summary and errors matter.
+    '    MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-backup --defaults-extra-file="$my_cnf" --backup --stream=xbstream \\',
+    '      --datadir="$datadir" --socket="$socket" --user=root --target-dir="$target" 2>"$target.log"',
+    '    status=$?',
+    '    rm -rf "$target"',
+    '    if [ "$status" -ne 0 ]; then log "the copy for $peer failed (mariadb-backup exit $status):"; tail -n 20 "$target.log" >&2; rm -f "$target.log"; exit 1; fi',
+    '    grep -E "completed OK|Streaming .*binlog_info" "$target.log" | tail -n 2 | sed "s/^/flightdeck-donor: /" >&2',
+    '    rm -f "$target.log"',
+    '    log "copy for $peer done"',
+    '    ;;',
+    '  rebuild)',
+    `    if : >"$datadir/${seedMarkers.rebuild}"; then printf "ok rebuild\\n"; log "$peer asked to discard this data directory at the next start"; else printf "failed\\n"; exit 1; fi`,
+    '    ;;',
+    '  *) printf "unknown\\n"; log "unknown command from $peer"; exit 1 ;;',
+    'esac',
+  ].join('\n');
+}
+
+/** The donor container's command: writes the handler to a file and listens, one handler process per connection. */
+export function donorListenScript(): string {
+  return [
+    'set -eu',
+    'handler="${TMPDIR:-/tmp}/flightdeck-donor.sh"',
+    "cat >\"$handler\" <<'FLIGHTDECK_DONOR_HANDLER'",
+    donorHandlerScript(),
+    'FLIGHTDECK_DONOR_HANDLER',
+    `port="\${FLIGHTDECK_DONOR_PORT:-${donorContainer.port}}"`,
+    'echo "flightdeck-donor: listening on port $port" >&2',
+    `exec socat TCP-LISTEN:"$port",reuseaddr,fork,max-children=${maxConcurrentCopies} EXEC:"bash $handler"`,
+  ].join('\n');
+}
+
+/**
+ * The seed init container's script. It returns at once when the data
+ * directory holds data, and for instance 0 with an empty one (the
+ * entrypoint initialises it: the first primary of a new cluster). Otherwise
+ * (another instance with an empty directory, a rebuild asked for, a copy
+ * cut short) it discards what is there, waits for the operator to name a
+ * donor in the pod annotation, streams the donor's copy, prepares it, and
+ * sets gtid_slave_pos to the copy's GTID position on a server started on the
+ * socket only. The operator, which sees an instance whose binary log is empty
+ * but whose gtid_slave_pos is not, gives it the binlog state of its source
+ * (gtid.ts seededBinlogState) and makes it a replica from exactly there.
+ */
+export function seedScript(): string {
+  return [
+    'set -euo pipefail',
+    ...defaults,
+    `donor_file="\${FLIGHTDECK_DONOR_FILE:-${podInfoDir}/${donorFile}}"`,
+    'domain="${FLIGHTDECK_DONOR_DOMAIN:-}"',
+    `port="\${FLIGHTDECK_DONOR_PORT:-${donorContainer.port}}"`,
+    'ordinal="${FLIGHTDECK_POD_INDEX:-${HOSTNAME##*-}}"',
+    'log() { echo "flightdeck-seed: $*" >&2; }',
+    'fail() { log "$*"; exit 1; }',
+    `seeding="$datadir/${seedMarkers.seeding}"`,
+    'discard() {',
+    '  : >"$seeding"',
+    '  find "$datadir" -mindepth 1 -maxdepth 1 ! -name "$(basename "$seeding")" ! -name lost+found -exec rm -rf {} +',
+    '}',
+    `if [ -e "$datadir/${seedMarkers.rebuild}" ]; then`,
+    '  log "discarding the data directory, as the operator asked: it is rebuilt from a copy"',
+    '  discard',
+    'elif [ -e "$seeding" ]; then',
+    '  log "an earlier copy did not finish: discarding it and starting again"',
+    '  discard',
+    'elif [ -d "$datadir/mysql" ]; then',
+    '  exit 0',
+    'elif [ "$ordinal" = 0 ]; then',
+    '  log "instance 0 with an empty data directory: the entrypoint initialises it"',
+    '  exit 0',
+    'else',
+    '  : >"$seeding"',
+    'fi',
+    'log "waiting for the operator to name a donor"',
+    'waited=0',
+    'donor=""',
+    'until [ -n "$donor" ]; do',
+    '  donor="$(cat "$donor_file" 2>/dev/null || true)"',
+    '  if [ -z "$donor" ]; then',
+    '    waited=$((waited + 1))',
+    '    if [ $((waited % 60)) = 0 ]; then log "still waiting for a donor (${waited}s)"; fi',
+    '    sleep 1',
+    '  fi',
+    'done',
+    'case "$donor" in *[!a-zA-Z0-9.-]*) fail "the donor annotation holds an invalid name: $donor" ;; esac',
+    'host="$donor${domain:+.$domain}"',
+    'log "copying from $host:$port"',
+    'started="$(date +%s)"',
+    'exec 3<>"/dev/tcp/$host/$port" || fail "cannot connect to the donor $host:$port"',
+    'IFS=" " read -r -t 30 banner version nonce <&3 || fail "no greeting from the donor $host"',
+    `[ "$banner $version" = '${donorGreeting}' ] || fail "$host:$port is no donor endpoint"`,
+    'proof="$(printf "%s:%s" "$nonce" "$FLIGHTDECK_SEED_SECRET" | sha256sum)"',
+    'printf "%s backup\\n" "${proof%% *}" >&3',
+    'IFS=" " read -r -t 30 answer what <&3 || fail "no answer from the donor $host"',
+    '[ "$answer $what" = "ok backup" ] || fail "the donor $host refused: $answer"',
+    'mbstream -x -C "$datadir" <&3 || fail "the copy from $host broke off"',
+    'exec 3<&-',
+    // Written last by mariadb-backup: their absence means the stream was cut short.
+    // (10.11 names it xtrabackup_binlog_info; later versions mariadb_backup_binlog_info.)
+    'info="$datadir/xtrabackup_binlog_info"',
+    '[ -f "$info" ] || info="$datadir/mariadb_backup_binlog_info"',
+    '[ -f "$info" ] && [ -f "$datadir/xtrabackup_checkpoints" ] || fail "the copy from $host is incomplete (no binlog position, no checkpoints)"',
+    'copied="$(date +%s)"',
+    'log "received $(du -sh "$datadir" | cut -f1) in $((copied - started))s; preparing it"',
+    'mariadb-backup --prepare --target-dir="$datadir" 2>"$work/flightdeck-prepare.log" || { tail -n 20 "$work/flightdeck-prepare.log" >&2; fail "preparing the copy failed"; }',
+    'gtid="$(cut -f3 "$info" | tr -d "\\n")"',
+    '[[ "$gtid" =~ ^([0-9]+-[0-9]+-[0-9]+(,[0-9]+-[0-9]+-[0-9]+)*)?$ ]] || fail "the copy has an unreadable GTID position: $gtid"',
+    // The copy's own gtid_slave_pos table is the donor's; the copy's data ends at $gtid.
+    'as_user=""',
+    'if [ "$(id -u)" = 0 ]; then as_user=--user=root; fi',
+    'seed_socket="$work/flightdeck-seed.sock"',
+    'mariadbd --defaults-extra-file="$my_cnf" --datadir="$datadir" --skip-networking --socket="$seed_socket" \\',
+    '  --pid-file="$work/flightdeck-seed.pid" --log-error="$work/flightdeck-seed-server.log" --skip-slave-start $as_user &',
+    'pid=$!',
+    'sql() { MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb --socket="$seed_socket" --user=root "$@"; }',
+    'tries=0',
+    'until sql -e "SELECT 1" >/dev/null 2>&1; do',
+    '  tries=$((tries + 1))',
+    '  if [ "$tries" -gt 600 ] || ! kill -0 "$pid" 2>/dev/null; then tail -n 20 "$work/flightdeck-seed-server.log" >&2; fail "the copy does not start as a server"; fi',
+    '  sleep 0.2',
+    'done',
+    'sql -e "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL gtid_slave_pos = \'$gtid\'"',
+    'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-admin --socket="$seed_socket" --user=root shutdown',
+    'wait "$pid" || true',
+    'rm -f "$seeding"',
+    'log "seeded from $host at GTID position ${gtid:-(none)} in $(( $(date +%s) - started ))s"',
+  ].join('\n');
+}
+
+/** The environment both containers need: root's password (for mariadb-backup and the seeding server) and the shared secret. */
+function secretEnvironment(names: ClusterNames): Record<string, unknown>[] {
+  return [
+    { name: 'MARIADB_ROOT_PASSWORD', valueFrom: { secretKeyRef: { name: names.credentialsSecret, key: credentialKeys.rootPassword } } },
+    { name: 'FLIGHTDECK_SEED_SECRET', valueFrom: { secretKeyRef: { name: names.credentialsSecret, key: credentialKeys.replicationPassword } } },
+  ];
+}
+
+const securityContext = { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } };
+
+export interface SeedContainersInput {
+  readonly names: ClusterNames;
+  readonly managed: ManagedServers;
+  /** Volume mounts of the data directory, my.cnf and the socket directory, as the MariaDB container has them. */
+  readonly mounts: { readonly data: string; readonly config: string; readonly socketDir: string };
+}
+
+/** The init container that seeds an empty data directory (seedScript). */
+export function seedInitContainer(input: SeedContainersInput): Record<string, unknown> {
+  const { managed, names, mounts } = input;
+  return {
+    name: seedContainerName,
+    image: managed.image,
+    ...(managed.imagePullPolicy === undefined ? {} : { imagePullPolicy: managed.imagePullPolicy }),
+    command: ['bash', '-c', seedScript()],
+    env: [
+      ...secretEnvironment(names),
+      { name: 'FLIGHTDECK_POD_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } },
+      // Short names resolve through the pod's search path (its namespace).
+      { name: 'FLIGHTDECK_DONOR_DOMAIN', value: names.instancesService },
+    ],
+    // Preparing a copy is InnoDB recovery: it gets what the server gets.
+    ...(managed.resources === undefined ? {} : { resources: managed.resources }),
+    volumeMounts: [
+      { name: 'data', mountPath: mounts.data },
+      { name: 'config', mountPath: mounts.config, readOnly: true },
+      { name: 'podinfo', mountPath: podInfoDir, readOnly: true },
+    ],
+    securityContext,
+  };
+}
+
+/** The donor endpoint beside mariadbd: same image, same data directory and socket. */
+export function donorSidecar(input: SeedContainersInput): Record<string, unknown> {
+  const { managed, names, mounts } = input;
+  return {
+    name: donorContainer.name,
+    image: managed.image,
+    ...(managed.imagePullPolicy === undefined ? {} : { imagePullPolicy: managed.imagePullPolicy }),
+    command: ['bash', '-c', donorListenScript()],
+    ports: [{ name: donorContainer.portName, containerPort: donorContainer.port, protocol: 'TCP' }],
+    env: secretEnvironment(names),
+    volumeMounts: [
+      { name: 'data', mountPath: mounts.data },
+      { name: 'config', mountPath: mounts.config, readOnly: true },
+      { name: 'run', mountPath: mounts.socketDir },
+    ],
+    securityContext,
+  };
+}
+
+/** The downward API volume through which the seed init container reads the donor the operator names (updated while it waits). */
+export function podInfoVolume(): Record<string, unknown> {
+  return {
+    name: 'podinfo',
+    downwardAPI: { items: [{ path: donorFile, fieldRef: { fieldPath: `metadata.annotations['${seedDonorAnnotation}']` } }] },
+  };
+}
