@@ -5,6 +5,7 @@
 //                    the StatefulSet keeps the writer's ordinal while scaling down, scale.ts; volumes grown to spec.size, storage-growth.ts)
 //   3. observe      (pods and nodes from the caches, each instance over SQL)
 //   4. decide + act (src/replication decide(); act(): writer, replicas, fence, switchover/failover steps persisted in status)
+//   4b. servers     (live settings by SET GLOBAL; the next step of a rolling restart while replication is steady: server-updates.ts)
 //   5. routing      (role labels: the writer Service selects the writer, the reader Service healthy readers)
 //   6. status       (writer, instances, endpoints, conditions Ready and Replicating)
 // It runs again every second: the writer's health is watched by polling, and
@@ -29,7 +30,7 @@ import { applyInOrder } from './children.ts';
 import { ClusterView } from './cluster-view.ts';
 import { statefulSetReplicas } from './scale.ts';
 import { nodeIsLeaving, type PodObject } from './pods.ts';
-import { act, type ActOutcome } from './replication/act.ts';
+import { act, type ActDependencies, type ActOutcome } from './replication/act.ts';
 import type { ReplicationSettings } from './replication/instance-access.ts';
 import { SqlStepExecutor } from './replication/step-executor.ts';
 import { labelPlan, ownedLabels } from './routing.ts';
@@ -37,6 +38,7 @@ import type { ManagedClusterState } from './state.ts';
 import { instanceStatus, readiness, replicating, type ConditionOutcome } from './status.ts';
 import { growStorage, storageConditionType } from './storage-growth.ts';
 import { StatusRecorder } from './status-recorder.ts';
+import { desiredRestartChecksum, rollingRestartStatus, updateServers, withSettingsError } from './server-updates.ts';
 
 /** How often a managed cluster is looked at when nothing happens: the writer's health is polled. */
 export const healthCheckIntervalMs = 1000;
@@ -146,25 +148,41 @@ export async function reconcileManagedCluster(
   // 4. decide + act
   const decision = decide(observation);
   const settings = replicationSettings(managed, passwords);
-  const outcome = await act(
-    decision,
-    {
-      access: view,
-      routing: view,
-      settings,
-      recorder,
-      executor: new SqlStepExecutor(view, view, settings),
-      now: context.now,
-      onStep: (operation) => {
-        context.logger.info({ cluster: key, type: operation.type, from: operation.from, to: operation.to, step: operation.step, attempt: operation.attempt }, 'replication step');
-      },
+  const actDependencies: ActDependencies = {
+    access: view,
+    routing: view,
+    settings,
+    recorder,
+    executor: new SqlStepExecutor(view, view, settings),
+    now: context.now,
+    onStep: (operation) => {
+      context.logger.info({ cluster: key, type: operation.type, from: operation.from, to: operation.to, step: operation.step, attempt: operation.attempt }, 'replication step');
     },
-    signal,
-  );
+  };
+  let outcome = await act(decision, actDependencies, signal);
   reportDecision(context, cluster, decision, outcome);
 
+  // 4b. servers: live settings, and a rolling restart's next step when the decision had nothing to do
+  const desiredChecksum = desiredRestartChecksum({ name, namespace, uid: cluster.metadata.uid ?? '' }, managed, passwords);
+  const serverUpdate = await updateServers({
+    context,
+    cluster,
+    key,
+    managed,
+    access: view,
+    pods,
+    applier: state.liveSettings,
+    observation,
+    decision,
+    outcome,
+    desiredChecksum,
+    switchover: (switchover) => act(switchover, actDependencies, signal),
+    signal,
+  });
+  if (serverUpdate.outcome !== undefined) outcome = serverUpdate.outcome;
+
   // 5. routing: from a fresh look when the decision changed something, so labels and status say what is, not what was.
-  const changed = outcome.kind === 'acted' || (outcome.kind === 'operation' && outcome.outcome.kind !== 'retry');
+  const changed = serverUpdate.changed || outcome.kind === 'acted' || (outcome.kind === 'operation' && outcome.outcome.kind !== 'retry');
   const current = changed ? await view.observe(signal) : { ...observation, status: recorder.recorded() };
   const recordedNow = current.status;
   const problems = problemsOf(outcome);
@@ -181,7 +199,8 @@ export async function reconcileManagedCluster(
   // 6. status
   const statuses = current.instances
     .filter((i) => i.exists || i.index < current.instanceCount)
-    .map((i) => instanceStatus(i, recordedNow.currentPrimary, managed.replication.maxReaderLagSeconds, problems.get(i.name)));
+    .map((i) => instanceStatus(i, recordedNow.currentPrimary, managed.replication.maxReaderLagSeconds, problems.get(i.name)))
+    .map((s) => withSettingsError(s, state.liveSettings.lastError(key, s.name)));
   const readyInstances = statuses.filter((s) => s.ready === true).length;
   state.metrics.setWriter(namespace, name, recordedNow.currentPrimary);
   state.metrics.setReplicationLag(namespace, name, replicationLags(statuses, recordedNow.currentPrimary));
@@ -192,6 +211,7 @@ export async function reconcileManagedCluster(
   const fields = { ...recorder.status, ...baseFields, readyInstances, instanceStatuses: steadyVolatile(statuses, recorder.status.instanceStatuses, volatileDue) };
   await writeStatus(context, { ...cluster, status: recorder.status }, fields, ready, [
     { type: 'Replicating', status: replicationCondition.ready ? 'True' : 'False', reason: replicationCondition.reason, message: replicationCondition.message },
+    rollingRestartStatus(current, pods(), desiredChecksum, managed.replication.maxReaderLagSeconds, cluster.status?.conditions),
     ...conditionUpdate(storageConditionType, state.storageCondition(key)),
   ]);
   if (volatileDue) state.volatileWritten(key, nowMs);

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { StatementObserver } from '../../../mysql/client.ts';
 import type { OperatorMetrics } from '../../../runtime/metrics.ts';
+import { LiveSettingsApplier } from './apply-live-settings.ts';
 import { AppliedChildren } from './children.ts';
 import { InstanceClients } from './instance-clients.ts';
 import type { StorageCheck } from './storage-growth.ts';
@@ -22,6 +23,8 @@ interface Unreachable {
 export class ManagedClusterState {
   readonly clients: InstanceClients;
   readonly children = new AppliedChildren();
+  /** Which instances have the user's live settings, and what MariaDB made of them. */
+  readonly liveSettings = new LiveSettingsApplier();
   readonly #unreachable = new Map<string, Unreachable>();
   readonly #volatileWrittenAt = new Map<string, number>();
   readonly #storage = new Map<string, { readonly check: StorageCheck; readonly atMs: number }>();
@@ -77,6 +80,7 @@ export class ManagedClusterState {
     const { namespace, name } = { namespace: key.slice(0, key.indexOf('/')), name: key.slice(key.indexOf('/') + 1) };
     this.clients.discardAll(`${namespace}/${name}-`);
     this.children.forget(key);
+    this.liveSettings.forget(key);
     this.#unreachable.delete(key);
     this.#volatileWrittenAt.delete(key);
     this.#storage.delete(key);
