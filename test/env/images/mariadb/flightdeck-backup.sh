@@ -11,6 +11,7 @@
 #                   the remote "target" is configured by RCLONE_CONFIG_TARGET_* variables (s3 or local)
 #   ENCRYPTION_KEY_FILE   optional: AES-256 key material (a mounted Secret key)
 #   RESULT_FILE     optional: where a one-line JSON result goes (a pod's terminationMessagePath)
+# Exit status: 0 done, 1 failed (a retry may help), 2 refused (a retry cannot help).
 # backup:
 #   BACKUP_ID       the run's id (UTC due time, YYYYMMDDTHHMMSSZ)
 #   BACKUP_DATABASES   names, one per line; empty = every database the account sees but the system ones
@@ -37,11 +38,15 @@ result() {
   if [[ -n "${RESULT_FILE:-}" ]]; then printf '%s' "$1" >"$RESULT_FILE"; fi
 }
 
+# Exit 2: retrying cannot help (the Job's podFailurePolicy fails at once); 1: it may.
 fail() {
-  local reason="$1" message="$2"
+  local reason="$1" message="$2" code=1
+  case "$reason" in
+    InvalidInput | TargetNotEmpty | KeyRequired | ChecksumMismatch | DatabaseNotFound | DatabaseNotInBackup | InvalidBackup | BackupNotFound | NothingToBackUp | VerificationFailed) code=2 ;;
+  esac
   echo "flightdeck-backup: $reason: $message" >&2
   result "$(jq -cn --arg reason "$reason" --arg message "$message" '{result: "Failed", reason: $reason, message: $message}')"
-  exit 1
+  exit "$code"
 }
 
 require() {
