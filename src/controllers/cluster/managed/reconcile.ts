@@ -24,7 +24,7 @@ import { managedClusterObjects } from './builders/all.ts';
 import { semiSyncSettings } from './builders/config.ts';
 import { labelKeys } from './builders/labels.ts';
 import { claimName, clusterNames, serviceDnsName, systemAccounts, type ClusterNames } from './builders/names.ts';
-import { passwordsFromSecret, type ClusterPasswords } from './builders/secrets.ts';
+import { credentialsSecret, passwordsFromSecret, type ClusterPasswords } from './builders/secrets.ts';
 import type { VolumeClaimTemplate } from './builders/statefulset.ts';
 import { applyInOrder } from './children.ts';
 import { ClusterView } from './cluster-view.ts';
@@ -98,7 +98,15 @@ export async function reconcileManagedCluster(
       });
       return { requeueAfterMs: 30_000 };
     }
-    passwords = await createCredentials(context, cluster, managed, names);
+    passwords = await createCredentials(context, cluster, names);
+  } else if (secret !== undefined && cluster.status?.observedGeneration === undefined && createdBefore(secret, cluster)) {
+    // A cluster re-created with the name of a deleted one: its Secret was kept with its volumes (builders/secrets.ts).
+    context.events.record(
+      cluster,
+      'Normal',
+      'CredentialsAdopted',
+      `Secret ${namespace}/${names.credentialsSecret}, kept from an earlier MySQLCluster of this name, is used as it is: volumes kept from that cluster were initialised with its passwords`,
+    );
   }
 
   // 2. children
@@ -299,17 +307,22 @@ function reportDecision(context: ControllerContext, cluster: MySQLCluster, decis
  * initialised would lock the operator out. When the Secret exists already,
  * its passwords are read from the API server.
  */
-async function createCredentials(context: ControllerContext, cluster: MySQLCluster, managed: ManagedServers, names: ClusterNames): Promise<ClusterPasswords> {
+async function createCredentials(context: ControllerContext, cluster: MySQLCluster, names: ClusterNames): Promise<ClusterPasswords> {
   const namespace = cluster.metadata.namespace ?? 'default';
-  const uid = cluster.metadata.uid;
-  if (uid === undefined) throw new Error(`MySQLCluster ${keyOf(cluster)} has no uid; it cannot own its objects`);
   const generated = generatePasswords();
-  const secret = managedClusterObjects({ owner: { name: cluster.metadata.name, namespace, uid }, managed, passwords: generated, nodeCount: 0 }).secret;
+  const secret = credentialsSecret({ name: cluster.metadata.name, namespace, uid: cluster.metadata.uid ?? '' }, names.credentialsSecret, generated);
   if ((await context.kube.create(secret)) !== undefined) return generated;
   const existing = await context.kube.get<SecretObject>({ apiVersion: 'v1', kind: 'Secret', namespace, name: names.credentialsSecret });
   const passwords = passwordsFromSecret(existing?.data);
   if (passwords === undefined) throw new Error(`Secret ${namespace}/${names.credentialsSecret} exists but lacks a password key`);
   return passwords;
+}
+
+/** Whether `object` was created before `cluster` (RFC 3339 times in whole seconds: the same second counts as not before). */
+function createdBefore(object: SecretObject, cluster: MySQLCluster): boolean {
+  const created = Date.parse(object.metadata.creationTimestamp ?? '');
+  const clusterCreated = Date.parse(cluster.metadata.creationTimestamp ?? '');
+  return Number.isFinite(created) && Number.isFinite(clusterCreated) && created < clusterCreated;
 }
 
 /** Applies the cluster's objects when they changed (or the resync interval passed). */
