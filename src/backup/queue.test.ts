@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock } from '../runtime/fakeclock.ts';
-import { compareRuns, planStarts, type QueuedRun, type RunningRun } from './queue.ts';
+import { planStarts, type QueuedRun, type RunningRun } from './queue.ts';
 import { dueRun, jitteredStart, parseCron } from './schedule.ts';
 import { TimeZone } from './time-zone.ts';
 
@@ -104,7 +104,8 @@ describe('30 schedules due in the same minute with a limit of 2, on a fake clock
     const durationsMs = i % 7 === 3 ? [Math.round(durationMs / 3), durationMs] : [durationMs];
     return { key, id: '20261202T030000Z', dueAt: due, startAt: jitteredStart(due, key, jitterSeconds), durationsMs };
   });
-  const queueOrder = [...runs].sort(compareRuns).map((r) => r.key);
+  // The fair order, written out here rather than taken from queue.ts: jittered start, then name.
+  const queueOrder = [...runs].sort((a, b) => a.startAt.getTime() - b.startAt.getTime() || (a.key < b.key ? -1 : 1)).map((r) => r.key);
 
   // The controller's loop, reduced to what the queue decides: plan whenever
   // a run ends or a jittered start arrives, start what the plan says.
