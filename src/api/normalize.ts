@@ -19,6 +19,7 @@ import {
 } from '../mysql/identifiers.ts';
 import { isKnownPrivilege, normalizePrivilege } from '../mysql/privileges.ts';
 import { reservedUserNames } from '../mysql/bootstrap-accounts.ts';
+import { jobAccountPrefix } from '../mysql/job-accounts.ts';
 
 /** A spec the controllers cannot act on; the message is shown in the Ready condition. */
 export class InvalidSpecError extends Error {
@@ -320,6 +321,8 @@ export function userIntent(user: MySQLUser): UserIntent {
   const username = check(userName, spec.username ?? nameFromMetadata(name), spec.username === undefined ? 'metadata.name' : 'spec.username');
   // The operator's own accounts on managed clusters: whoever set their password would own the cluster.
   if (reservedUserNames.includes(username)) throw new InvalidSpecError(`user ${username} is reserved for the operator; choose another username`);
+  // The accounts of backup and restore Jobs: a tenant who set their password would read or write other sites' databases.
+  if (username.startsWith(jobAccountPrefix)) throw new InvalidSpecError(`user names starting with ${jobAccountPrefix} are reserved for backup and restore Jobs; choose another username`);
   const host = check(hostName, spec.host ?? '%', 'spec.host');
   return {
     cluster: clusterKeyOf(user),

@@ -170,7 +170,7 @@ backup() {
     mapfile -t databases <<<"$BACKUP_DATABASES"
   else
     mapfile -t databases < <(sql -e "SELECT REPLACE(TO_BASE64(SCHEMA_NAME), '\n', '') FROM information_schema.SCHEMATA
-      WHERE SCHEMA_NAME NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY SCHEMA_NAME" | decode_lines)
+      WHERE SCHEMA_NAME NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys', 'flightdeck_meta') ORDER BY SCHEMA_NAME" | decode_lines)
   fi
   ((${#databases[@]} > 0)) || fail NothingToBackUp "the account $DB_USER sees no database to back up"
   local db
