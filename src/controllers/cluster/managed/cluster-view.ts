@@ -26,6 +26,8 @@ export interface ClusterViewOptions {
   readonly operatorPassword: string;
   /** The cluster's pods and nodes, read from the caches each time (they move while a reconcile runs). */
   readonly pods: () => readonly PodObject[];
+  /** One of the cluster's pods by name, from the cache's index (the instance steps look pods up one at a time, many times a reconcile). */
+  readonly pod: (name: string) => PodObject | undefined;
   readonly node: (name: string) => NodeObject | undefined;
   readonly clients: InstanceClients;
   readonly kube: KubeClient;
@@ -44,7 +46,7 @@ export class ClusterView implements InstanceAccess, WriterRouting {
   }
 
   #pod(instance: string): PodObject | undefined {
-    return this.#o.pods().find((p) => p.metadata.name === instance);
+    return this.#o.pod(instance);
   }
 
   #clientKey(instance: string): string {

@@ -26,7 +26,7 @@ import { labelKeys } from './builders/labels.ts';
 import { claimName, clusterNames, serviceDnsName, systemAccounts, type ClusterNames } from './builders/names.ts';
 import { credentialsSecret, passwordsFromSecret, type ClusterPasswords } from './builders/secrets.ts';
 import type { VolumeClaimTemplate } from './builders/statefulset.ts';
-import { applyInOrder } from './children.ts';
+import { applyInOrder, inputsFingerprint } from './children.ts';
 import { ClusterView } from './cluster-view.ts';
 import { statefulSetReplicas } from './scale.ts';
 import { nodeIsLeaving, type PodObject } from './pods.ts';
@@ -137,6 +137,10 @@ export async function reconcileManagedCluster(
     managed,
     operatorPassword: passwords.operator,
     pods,
+    pod: (podName) => {
+      const pod = context.caches.pods.get(namespace, podName);
+      return pod?.metadata.labels?.[labelKeys.cluster] === name ? pod : undefined;
+    },
     node: (nodeName) => context.caches.nodes.get(undefined, nodeName),
     clients: state.clients,
     kube: context.kube,
@@ -356,8 +360,8 @@ async function applyChildren(
     });
   const key = keyOf(cluster);
   const nowMs = context.now().getTime();
-  const planned = build();
-  if (!state.children.needed(key, planned.inApplyOrder, nowMs, context.resyncIntervalMs)) return false;
+  const fingerprint = inputsFingerprint({ uid, generation: cluster.metadata.generation, passwords, nodeCount, replicas: scale.replicas });
+  if (!state.children.needed(key, fingerprint, nowMs, context.resyncIntervalMs)) return false;
   // The claim template of an existing StatefulSet cannot change; keep it (a larger size is applied to the PVCs).
   const existing = await context.kube.get<{ metadata: { name: string }; spec?: { volumeClaimTemplates?: VolumeClaimTemplate[] } }>({
     apiVersion: 'apps/v1',
@@ -366,9 +370,9 @@ async function applyChildren(
     name: names.statefulSet,
   });
   const template = existing?.spec?.volumeClaimTemplates?.[0];
-  const objects = template === undefined ? planned : build(template);
+  const objects = build(template);
   if (scale.heldBy !== undefined) context.logger.info({ cluster: key, replicas: scale.replicas }, scale.heldBy);
   await applyInOrder(context.kube, objects.inApplyOrder);
-  state.children.remember(key, planned.inApplyOrder, nowMs);
+  state.children.remember(key, fingerprint, nowMs);
   return true;
 }
