@@ -106,7 +106,7 @@ export function selectKept<B extends RetainedBackup>(backups: readonly B[], poli
     reasons.get(backup)?.push(reason);
   };
 
-  complete.slice(0, policy.keepLast).forEach((b) => keep(b, 'last'));
+  for (const b of complete.slice(0, policy.keepLast)) keep(b, 'last');
   if (policy.keepWithinMs !== undefined) {
     const since = now.getTime() - policy.keepWithinMs;
     for (const b of complete) if (b.time.getTime() > since) keep(b, 'age');
