@@ -204,6 +204,12 @@ export class MySQLClient {
     await this.#run({ kind: 'write', verb: 'ALTER DATABASE', sql: `ALTER DATABASE ${target}${spec}` });
   }
 
+  /** Every database of the server but MariaDB's and the operator's own, sorted: what a whole-cluster backup covers. */
+  async listDatabases(): Promise<string[]> {
+    const rows = rowsOf(await this.#run({ kind: 'read', verb: 'SELECT', sql: 'SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME' }));
+    return rows.map((row) => text(row, 'name')).filter((name) => !systemDatabases.includes(name.toLowerCase()));
+  }
+
   /** DROP DATABASE IF EXISTS, with every table in it. */
   async dropDatabase(name: string): Promise<void> {
     const target = this.#managedDatabase(name);

@@ -1,0 +1,75 @@
+// The cluster-wide limit on backup Jobs running at once (chart value
+// backups.maxConcurrent), and the queue of runs that wait for a slot, in
+// order of their jittered due time, then namespace/name. It lives in the
+// leader's memory: every reconcile of a due backup takes its place again, so
+// a new leader rebuilds the queue from its first pass over the objects.
+//
+// Reconciles of different backups run concurrently, but the check for a free
+// slot and the claim of it happen without an await in between, so two
+// reconciles never both take the last slot.
+
+export interface BackupSlotSettings {
+  /** Backup Jobs that may run at once, in the whole cluster. */
+  readonly maxConcurrent: number;
+  /** Scheduled runs start this many seconds at most after their minute, each schedule at its own fixed offset. */
+  readonly jitterSeconds: number;
+}
+
+export const defaultBackupSlotSettings: BackupSlotSettings = { maxConcurrent: 2, jitterSeconds: 300 };
+
+export type SlotAnswer = { readonly granted: true } | { readonly granted: false; readonly position: number; readonly length: number };
+
+interface Waiting {
+  readonly startAfter: number;
+  readonly key: string;
+}
+
+export class BackupSlots {
+  readonly settings: BackupSlotSettings;
+  readonly #waiting = new Map<string, Waiting>();
+  /** Jobs created by this process that the Job cache may not show yet: "namespace/job". */
+  readonly #claimed = new Set<string>();
+
+  constructor(settings: BackupSlotSettings) {
+    if (!Number.isInteger(settings.maxConcurrent) || settings.maxConcurrent < 1) {
+      throw new RangeError(`backups.maxConcurrent must be a whole number ≥ 1, not ${settings.maxConcurrent}`);
+    }
+    this.settings = settings;
+  }
+
+  /**
+   * Asks for a slot for the run of backup `key` that may start at
+   * `startAfter`, to be run by Job `job` ("namespace/name"). `running` are
+   * the backup Jobs the cache shows unfinished. Granted when fewer than
+   * maxConcurrent run and no run ahead in the queue waits; the Job then
+   * counts as running until `settled` is called for it. Otherwise the run
+   * keeps (or takes) its place, and the answer tells where it stands.
+   */
+  request(key: string, startAfter: Date, job: string, running: ReadonlySet<string>): SlotAnswer {
+    this.#waiting.set(key, { key, startAfter: startAfter.getTime() });
+    const active = new Set([...running, ...this.#claimed]);
+    const queue = this.queue();
+    const position = queue.indexOf(key);
+    if (position >= 0 && position < this.settings.maxConcurrent - active.size) {
+      this.#waiting.delete(key);
+      this.#claimed.add(job);
+      return { granted: true };
+    }
+    return { granted: false, position: position + 1, length: queue.length };
+  }
+
+  /** The cache now shows Job `job`: it counts through `running` from here on. */
+  settled(job: string): void {
+    this.#claimed.delete(job);
+  }
+
+  /** Backup `key` waits no more (deleted, suspended, its run skipped or missed). */
+  withdraw(key: string): void {
+    this.#waiting.delete(key);
+  }
+
+  /** Waiting backups, first in line first. */
+  queue(): string[] {
+    return [...this.#waiting.values()].sort((a, b) => a.startAfter - b.startAfter || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((w) => w.key);
+  }
+}
