@@ -2,7 +2,9 @@
 // event recorder, the SQL connections and the settings. Built once by the
 // manager; nothing here is global.
 import type { Logger } from 'pino';
+import type { MySQLBackup } from '../api/mysqlbackup.ts';
 import type { MySQLCluster } from '../api/mysqlcluster.ts';
+import type { MySQLRestore } from '../api/mysqlrestore.ts';
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
 import type { ReconcileOutcome } from '../runtime/controller.ts';
@@ -10,6 +12,7 @@ import type { Informer, KubeObject } from '../runtime/informer.ts';
 import type { Trigger } from '../runtime/triggers.ts';
 import type { KubeClient } from '../runtime/kube.ts';
 import type { EventRecorder } from '../runtime/events.ts';
+import type { JobObject } from './backup/job-status.ts';
 import type { ClusterConnections } from './connections.ts';
 
 /** The label on Secrets the operator writes (generated passwords, connection Secrets). */
@@ -74,6 +77,13 @@ export interface PodObject extends KubeObject {
     podIP?: string;
     conditions?: { type: string; status: string }[];
     containerStatuses?: { name: string; ready: boolean; restartCount: number }[];
+    /** Read for the seed init container (managed/builders/seed.ts): an instance waiting for a copy. */
+    initContainerStatuses?: {
+      name: string;
+      restartCount: number;
+      state?: { running?: object; waiting?: { reason?: string }; terminated?: { exitCode: number } };
+      lastState?: { terminated?: { exitCode: number } };
+    }[];
   };
 }
 
@@ -89,6 +99,10 @@ export interface Caches {
   readonly nodes: Informer<NodeObject>;
   /** StatefulSets the operator manages: a deleted one is applied again at once. */
   readonly statefulSets: Informer<KubeObject>;
+  readonly backups: Informer<MySQLBackup>;
+  readonly restores: Informer<MySQLRestore>;
+  /** Jobs the operator manages (backups and restores): their ends, and the running ones that fill the backup slots. */
+  readonly jobs: Informer<JobObject>;
 }
 
 export interface ControllerContext {

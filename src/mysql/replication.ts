@@ -189,6 +189,28 @@ export class Replication {
     if (options.waitConnectedMs !== undefined) await this.#waitConnected(source, options.waitConnectedMs);
   }
 
+  /**
+   * Gives a server seeded from a copy of another (mariadb-backup: data and
+   * gtid_slave_pos, but no binary log) the binary log history `binlogState`
+   * (gtid.ts seededBinlogState of its source's state and the copy's
+   * position): RESET MASTER, SET GLOBAL gtid_binlog_state. Without it the
+   * copy would forget the server_ids of earlier primaries, and with an empty
+   * gtid_binlog_pos configureReplica's fromOwnBinlog would replicate it from
+   * the first transaction again. Only on a server whose binary log holds no
+   * GTID yet: resolves false and changes nothing on any other, so running it
+   * again after it took effect is harmless. Needs RELOAD and SUPER.
+   */
+  async adoptSeededBinlogState(binlogState: string): Promise<boolean> {
+    checkGtidPosition(binlogState);
+    return this.#deps.session('RESET MASTER', async (run) => {
+      const row = rowsOf(await run({ kind: 'read', verb: 'SELECT', sql: 'SELECT @@global.gtid_binlog_state AS state' }))[0];
+      if (row === undefined || text(row, 'state') !== '') return false;
+      await run({ kind: 'write', verb: 'RESET MASTER', sql: 'RESET MASTER' });
+      await run({ kind: 'write', verb: 'SET GLOBAL', sql: 'SET GLOBAL gtid_binlog_state = ?', values: [binlogState] });
+      return true;
+    });
+  }
+
   /** START SLAVE: both threads of the configured connection; nothing when they run. */
   async startReplication(): Promise<void> {
     await this.#write('START SLAVE', 'START SLAVE');

@@ -221,10 +221,10 @@ const situations: Situation[] = [
     expected: { kind: 'steady' },
   },
   {
-    name: 'new empty instance: seeded from the best healthy replica',
+    name: 'a running instance without any transaction replays the writer\'s binary logs from the first',
     observation: cluster({ instances: [healthyPrimary(), replicaInstance(1), newInstance(2)] }),
-    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'empty' },
-    reason: /db-2 has no data yet: rebuild it from a copy of db-1/,
+    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'empty', step: 'replay' },
+    reason: /db-2 has no data yet: it replicates from the writer's first transaction \(a copy of db-1 once the writer lacks some\)/,
   },
   {
     name: 'empty instance already replicating from the primary: left to catch up',
@@ -236,7 +236,7 @@ const situations: Situation[] = [
     observation: cluster({
       instances: [healthyPrimary(), replicaInstance(1), replicaInstance(2, 'db-0', '0-1-10', { ioThread: 'No', lastIoErrno: 1236, lastIoError: 'Could not find GTID state' })],
     }),
-    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'binlogPurged' },
+    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'binlogPurged', step: 'discard' },
     reason: /no longer has the binary logs it needs \(error 1236: Could not find GTID state\)/,
   },
   {
@@ -244,14 +244,15 @@ const situations: Situation[] = [
     observation: cluster({
       instances: [healthyPrimary(), replicaInstance(1, 'db-0', '0-1-100', { sqlRunning: false, lastSqlErrno: 1062, lastSqlError: 'Duplicate entry' }), replicaInstance(2)],
     }),
-    expected: { kind: 'rebuild', instance: 'db-1', source: 'db-2', cause: 'diverged' },
+    expected: { kind: 'rebuild', instance: 'db-1', source: 'db-2', cause: 'diverged', step: 'report' },
+    reason: /data that differs from db-0 .*; to discard its data .*kubectl annotate pod db-1 flightdeck\.t7\.io\/rebuild=now/,
   },
   {
     name: 'replica with a local write under its own server_id, unknown to the primary: rebuilt',
     observation: cluster({
       instances: [healthyPrimary(), replicaInstance(1), instance(2, { server: server({ serverId: 3, pos: '0-1-100', state: '0-1-100,0-3-1', replica: replicaOf('db-0') }) })],
     }),
-    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'errantTransactions' },
+    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'errantTransactions', step: 'report' },
     reason: /db-2 has transactions 0-3-1 that the primary db-0 lacks, written directly on a replica/,
   },
   {
@@ -282,7 +283,63 @@ const situations: Situation[] = [
         instance(2, { server: server({ serverId: 3, pos: '0-1-100', state: '0-5-51,0-1-100', replica: replicaOf('db-0') }) }),
       ],
     }),
-    expected: { kind: 'rebuild', instance: 'db-1', source: 'db-0', cause: 'errantTransactions' },
+    expected: { kind: 'rebuild', instance: 'db-1', source: 'db-0', cause: 'errantTransactions', step: 'report' },
+  },
+  {
+    name: 'a new instance waiting for a copy is named the best healthy replica as donor',
+    observation: cluster({ instances: [healthyPrimary(), replicaInstance(1), silent(2, { seeding: { donor: undefined } })] }),
+    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'empty', step: 'seed' },
+    reason: /db-2 waits for a copy: it is seeded from db-1/,
+  },
+  {
+    name: 'a new instance waiting for a copy with no healthy replica is seeded from the primary',
+    observation: cluster({ instances: [healthyPrimary(), silent(1, { seeding: { donor: undefined } })] }),
+    expected: { kind: 'rebuild', instance: 'db-1', source: 'db-0', cause: 'empty', step: 'seed' },
+  },
+  {
+    name: 'a copy under way from a fit donor is left alone, also when another replica is further ahead',
+    observation: cluster({ instanceCount: 4, instances: [healthyPrimary(), replicaInstance(1, 'db-0', '0-1-99'), replicaInstance(2), silent(3, { seeding: { donor: 'db-1' } })] }),
+    expected: { kind: 'steady' },
+  },
+  {
+    name: 'a copy waiting on a donor that is no longer fit is pointed at another',
+    observation: cluster({ instanceCount: 4, instances: [healthyPrimary(), silent(1), replicaInstance(2), silent(3, { seeding: { donor: 'db-1' } })] }),
+    expected: { kind: 'rebuild', instance: 'db-3', source: 'db-2', cause: 'empty', step: 'seed' },
+    reason: /its donor db-1 is not fit/,
+  },
+  {
+    name: 'a quarantined replica is discarded only when a rebuild is asked for',
+    observation: cluster({
+      currentPrimary: 'db-1',
+      instances: [instance(0, { server: server({ serverId: 1, pos: '0-1-101' }), rebuildRequested: true }), newPrimaryAfterFailover, followerOfNewPrimary],
+    }),
+    expected: { kind: 'rebuild', instance: 'db-0', source: 'db-2', cause: 'errantTransactions', step: 'discard' },
+    reason: /db-0 was asked to be rebuilt, discarding its transactions 0-1-101/,
+  },
+  {
+    name: 'a quarantined replica says how to ask for its rebuild',
+    observation: cluster({
+      currentPrimary: 'db-1',
+      instances: [instance(0, { server: server({ serverId: 1, pos: '0-1-101' }) }), newPrimaryAfterFailover, followerOfNewPrimary],
+    }),
+    expected: { kind: 'quarantine', instance: 'db-0' },
+    reason: /kubectl annotate pod db-0 flightdeck\.t7\.io\/rebuild=now/,
+  },
+  {
+    name: 'a diverged replica with a rebuild asked for is discarded, before another is reported',
+    observation: cluster({
+      instances: [
+        healthyPrimary(),
+        replicaInstance(1, 'db-0', '0-1-100', { sqlRunning: false, lastSqlErrno: 1062, lastSqlError: 'Duplicate entry' }),
+        { ...replicaInstance(2, 'db-0', '0-1-100', { sqlRunning: false, lastSqlErrno: 1032, lastSqlError: 'Missing row' }), rebuildRequested: true },
+      ],
+    }),
+    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-0', cause: 'diverged', step: 'discard' },
+  },
+  {
+    name: 'a healthy replica is rebuilt when asked; a rebuild asked of the primary is ignored',
+    observation: cluster({ instances: [{ ...healthyPrimary(), rebuildRequested: true }, replicaInstance(1), { ...replicaInstance(2), rebuildRequested: true }] }),
+    expected: { kind: 'rebuild', instance: 'db-2', source: 'db-1', cause: 'requested', step: 'discard' },
   },
   {
     // Instances are observed one after the other, not at one instant: under

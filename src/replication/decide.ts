@@ -63,10 +63,39 @@ export type Decision =
   | { readonly kind: 'wait'; readonly reason: string }
   /** Nothing safe to do without a person (or a change of circumstances): report it as a condition. */
   | { readonly kind: 'blocked'; readonly reason: string }
-  /** Replace `instance`'s data with a consistent copy of `source` (a healthy replica, else the primary), then configure it. */
-  | { readonly kind: 'rebuild'; readonly instance: string; readonly source: string; readonly cause: RebuildCause; readonly reason: string }
+  /**
+   * Replace `instance`'s data with a consistent copy of `source` (a healthy
+   * replica, else the primary), then configure it. `step`: 'seed' names
+   * `source` to the instance's waiting seed init container; 'replay' makes a
+   * reachable instance without any transaction replicate from the writer's
+   * first one (complete while the writer keeps every binary log; when it no
+   * longer does, MariaDB refuses with error 1236 and the next decision is
+   * 'discard'); 'discard' marks
+   * its data directory to be discarded and restarts its pod, whose seed init
+   * container then waits for a donor; 'report' only reports it (the data may
+   * matter: it is discarded only when a person asks, see rebuildRequested).
+   */
+  | { readonly kind: 'rebuild'; readonly instance: string; readonly source: string; readonly cause: RebuildCause; readonly step: RebuildStep; readonly reason: string }
   /** Keep `instance` read-only, replication stopped, out of the reader Service; report `errant` and `reason`. */
   | { readonly kind: 'quarantine'; readonly instance: string; readonly errant: readonly Gtid[]; readonly reason: string };
+
+export type RebuildStep = 'seed' | 'replay' | 'discard' | 'report';
+
+/**
+ * Causes after which an instance's data is discarded without asking: it has
+ * nothing the primary lacks (no data at all, or a subset the primary can no
+ * longer complete from its binary logs). Diverged data and errant
+ * transactions may be all that is left of something: a person decides.
+ */
+const discardedWithoutAsking: ReadonlySet<RebuildCause> = new Set<RebuildCause>(['binlogPurged']);
+
+/** How a user asks for a rebuild; named in every report that needs one. */
+function howToRebuild(instance: string): string {
+  return `to discard its data and seed it from a copy of a healthy instance, annotate its pod: kubectl annotate pod ${instance} ${rebuildAnnotationKey}=now`;
+}
+
+/** The pod annotation of a rebuild request (managed/builders/seed.ts rebuildRequestAnnotation; repeated here to keep this module free of Kubernetes builders). */
+export const rebuildAnnotationKey = 'flightdeck.t7.io/rebuild';
 
 type Reachable = InstanceObservation & { readonly server: ServerObservation };
 
@@ -229,7 +258,7 @@ function decideWithoutPrimary(observation: ClusterObservation): Decision {
   };
 }
 
-/** The replica work to do, by priority (configure, rebuild, quarantine), or undefined when there is none. */
+/** The replica work to do, by priority (configure, seed, discard for a rebuild, report, quarantine), or undefined when there is none. */
 function maintainReplicas(observation: ClusterObservation, primary: Reachable): Decision | undefined {
   const replicas = observation.instances.filter((i) => i.name !== primary.name && i.index < observation.instanceCount);
   const verdicts = replicas.map((instance) => ({ instance, health: replicaHealth(instance, primary) }));
@@ -240,22 +269,57 @@ function maintainReplicas(observation: ClusterObservation, primary: Reachable): 
   }
   if (toConfigure.length > 0) return { kind: 'configureReplicas', primary: primary.name, instances: toConfigure };
 
+  // The donor: the most advanced healthy replica, so the writer is spared the
+  // copy's reads; the primary when there is none.
+  const healthy = verdicts.filter((v) => v.health.kind === 'healthy').map((v) => v.instance);
+  const best = mostAdvanced(healthy.filter(isReachable), (i) => i.server.gtidCurrentPos, preferenceOrder(observation));
+  const donor = best.kind === 'found' ? best.best.name : primary.name;
+  const fitDonors = new Set([primary.name, ...healthy.map((i) => i.name)]);
+
+  for (const instance of replicas) {
+    if (instance.seeding === undefined) continue;
+    // A donor once named is kept while it is fit: a copy in progress must not be pointed elsewhere.
+    const named = instance.seeding.donor;
+    if (named !== undefined && fitDonors.has(named)) continue;
+    const why = named === undefined ? `${instance.name} waits for a copy` : `${instance.name} waits for a copy and its donor ${named} is not fit to give one`;
+    return { kind: 'rebuild', instance: instance.name, source: donor, cause: 'empty', step: 'seed', reason: `${why}: it is seeded from ${donor}` };
+  }
+
+  const rebuild = (instance: InstanceObservation, cause: RebuildCause, step: RebuildStep, reason: string): Decision => ({
+    kind: 'rebuild',
+    instance: instance.name,
+    source: donor,
+    cause,
+    step,
+    reason:
+      step === 'report'
+        ? `${reason}; ${howToRebuild(instance.name)}`
+        : step === 'replay'
+          ? `${reason}: it replicates from the writer's first transaction (a copy of ${donor} once the writer lacks some)`
+          : `${reason}: rebuild it from a copy of ${donor}`,
+  });
   for (const { instance, health } of verdicts) {
-    if (health.kind !== 'rebuild') continue;
-    const healthy = verdicts.filter((v) => v.health.kind === 'healthy').map((v) => v.instance);
-    const source = mostAdvanced(healthy.filter(isReachable), (i) => i.server.gtidCurrentPos, preferenceOrder(observation));
-    const sourceName = source.kind === 'found' ? source.best.name : primary.name;
-    return {
-      kind: 'rebuild',
-      instance: instance.name,
-      source: sourceName,
-      cause: health.cause,
-      reason: `${health.reason}: rebuild it from a copy of ${sourceName}`,
-    };
+    if (health.kind === 'rebuild' && health.cause === 'empty' && instance.rebuildRequested !== true) {
+      return rebuild(instance, health.cause, 'replay', health.reason);
+    }
+    if (health.kind === 'rebuild' && (discardedWithoutAsking.has(health.cause) || instance.rebuildRequested === true)) {
+      return rebuild(instance, health.cause, 'discard', instance.rebuildRequested === true ? `${health.reason} and a rebuild was asked for` : health.reason);
+    }
+    if (health.kind === 'healthy' && instance.rebuildRequested === true) {
+      return rebuild(instance, 'requested', 'discard', `${instance.name} was asked to be rebuilt`);
+    }
+    if (health.kind === 'quarantine' && instance.rebuildRequested === true) {
+      return rebuild(instance, 'errantTransactions', 'discard', `${instance.name} was asked to be rebuilt, discarding its transactions ${formatGtidList(health.errant)}`);
+    }
+  }
+  for (const { instance, health } of verdicts) {
+    if (health.kind === 'rebuild') return rebuild(instance, health.cause, 'report', health.reason);
   }
 
   for (const { instance, health } of verdicts) {
-    if (health.kind === 'quarantine') return { kind: 'quarantine', instance: instance.name, errant: health.errant, reason: health.reason };
+    if (health.kind === 'quarantine') {
+      return { kind: 'quarantine', instance: instance.name, errant: health.errant, reason: `${health.reason}; ${howToRebuild(instance.name)}` };
+    }
   }
   return undefined;
 }

@@ -46,6 +46,20 @@ export interface InstanceObservation {
    * failed). "Reachable" in the decision means exactly: this is defined.
    */
   readonly server: ServerObservation | undefined;
+  /**
+   * The pod's seed init container is copying, or waiting to copy, a donor's
+   * data into an empty (or discarded) data directory: running, or waiting to
+   * run again after a failed attempt. `donor` is the instance the pod's
+   * seed-donor annotation names now, undefined when none. Undefined (the
+   * usual case) when no seed runs; `server` is then undefined too.
+   */
+  readonly seeding?: { readonly donor: string | undefined };
+  /**
+   * The user asked, with the rebuild annotation on the pod, for this
+   * instance's data to be discarded and seeded again from a healthy instance.
+   * The only way a quarantined or diverged replica's data is ever discarded.
+   */
+  readonly rebuildRequested?: boolean;
 }
 
 /** The state of one reachable mariadbd. */

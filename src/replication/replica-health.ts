@@ -14,7 +14,9 @@ export type RebuildCause =
   /** IO thread stopped with error 1236: its source purged the binary logs it still needs. */
   | 'binlogPurged'
   /** SQL thread stopped on an error that means its data differs from its source's (duplicate key, missing row, ...). */
-  | 'diverged';
+  | 'diverged'
+  /** Nothing wrong was seen, but a person asked for it (the rebuild annotation on its pod). */
+  | 'requested';
 
 /** The verdict on one non-primary instance. */
 export type ReplicaHealth =

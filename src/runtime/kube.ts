@@ -71,6 +71,19 @@ export class KubeClient {
     return client;
   }
 
+  /**
+   * This client applying under another field manager (same transport,
+   * discovery and signal): for fields one part of the operator owns apart
+   * from the rest, so that applying one set never removes the other (server-
+   * side apply drops what a manager set before and leaves out).
+   */
+  withFieldManager(fieldManager: string): KubeClient {
+    const client = new KubeClient(this.#transport.access, fieldManager, { transport: this.#transport });
+    client.#discovery = this.#discovery;
+    client.#signal = this.#signal;
+    return client;
+  }
+
   /** Sends `request` on the transport, tied to this client's signal. */
   #json<T>(request: KubeRequest): Promise<T> {
     return this.#transport.json<T>(this.#signal === undefined ? request : { ...request, signal: this.#signal });

@@ -7,6 +7,7 @@
 // world around it is replaced.
 import { renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SeedControl } from '../../src/controllers/cluster/managed/pod-seeding.ts';
 import type { ActOutcome } from '../../src/controllers/cluster/managed/replication/act.ts';
 import { act } from '../../src/controllers/cluster/managed/replication/act.ts';
 import type { InstanceAccess, ReplicationSettings, WriterRouting } from '../../src/controllers/cluster/managed/replication/instance-access.ts';
@@ -29,6 +30,16 @@ import { isAlive } from './processes.ts';
  */
 const observeTimeoutMs = 1000;
 const connectTimeoutMs = 700;
+/**
+ * Processes have no seed init container and no donor endpoint: a decision
+ * to seed or discard one is recorded as a failure of the tick (no process
+ * test leads there; a new member replays the writer's binary logs instead).
+ */
+const processSeeding: SeedControl = {
+  offerDonor: (instance) => Promise.reject(new Error(`${instance}: processes are not seeded from copies here`)),
+  discardAndRestart: (instance) => Promise.reject(new Error(`${instance}: processes are not rebuilt from copies here`)),
+};
+
 /** The controller's requeue while a cluster is not steady. */
 export const tickIntervalMs = 200;
 
@@ -192,6 +203,7 @@ export class ProcessCluster implements InstanceAccess, WriterRouting {
         settings: this.settings,
         recorder: this.recorder,
         executor: this.#executor,
+        seeding: processSeeding,
         now: () => new Date(),
       }, signal);
       record = { atMs: observation.nowMs, decision, outcome };

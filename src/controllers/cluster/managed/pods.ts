@@ -4,6 +4,7 @@
 import type { InstanceObservation, PodPhase, ServerObservation } from '../../../replication/observations.ts';
 import type { NodeObject, PodObject } from '../../context.ts';
 import { podIndex, podName } from './builders/names.ts';
+import { rebuildRequestAnnotation, seedContainerName, seedDonorAnnotation } from './builders/seed.ts';
 
 export type { PodObject } from '../../context.ts';
 
@@ -68,6 +69,25 @@ export function instanceObservations(
         nodeUnschedulable: nodeName === undefined ? false : nodeIsLeaving(nodeOf(nodeName)),
         podDeleting: pod.metadata.deletionTimestamp !== undefined,
         server: servers.get(name),
+        ...(seedIsRunning(pod) ? { seeding: { donor: nonEmpty(pod.metadata.annotations?.[seedDonorAnnotation]) } } : {}),
+        ...(nonEmpty(pod.metadata.annotations?.[rebuildRequestAnnotation]) === undefined ? {} : { rebuildRequested: true }),
       };
     });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/**
+ * The seed init container is copying or waiting for a donor: running, or
+ * waiting to run again after a failed attempt (a donor that went away). A
+ * first start waiting to run is left out: it may find data and return at once.
+ */
+export function seedIsRunning(pod: PodObject): boolean {
+  const seed = pod.status?.initContainerStatuses?.find((s) => s.name === seedContainerName);
+  if (seed === undefined || pod.metadata.deletionTimestamp !== undefined) return false;
+  if (seed.state?.running !== undefined) return true;
+  const failedBefore = seed.lastState?.terminated !== undefined && seed.lastState.terminated.exitCode !== 0;
+  return seed.state?.waiting !== undefined && failedBefore;
 }

@@ -33,6 +33,7 @@ import { nodeIsLeaving, type PodObject } from './pods.ts';
 import { act, type ActDependencies, type ActOutcome } from './replication/act.ts';
 import type { ReplicationSettings } from './replication/instance-access.ts';
 import { SqlStepExecutor } from './replication/step-executor.ts';
+import { PodSeeding } from './pod-seeding.ts';
 import { labelPlan, ownedLabels } from './routing.ts';
 import type { ManagedClusterState } from './state.ts';
 import { instanceStatus, readiness, replicating, type ConditionOutcome } from './status.ts';
@@ -166,6 +167,7 @@ export async function reconcileManagedCluster(
     settings,
     recorder,
     executor: new SqlStepExecutor(view, view, settings),
+    seeding: new PodSeeding({ namespace, pods, kube: context.kube, secret: passwords.replication }),
     now: context.now,
     onStep: (operation) => {
       context.logger.info({ cluster: key, type: operation.type, from: operation.from, to: operation.to, step: operation.step, attempt: operation.attempt }, 'replication step');
@@ -290,11 +292,13 @@ function steadyVolatile<T extends { name: string; gtidPosition?: string; replica
   });
 }
 
+const rebuildEventReason = { seed: 'ReplicaSeeding', discard: 'ReplicaRebuilding', replay: 'ReplicasConfigured', report: 'ReplicaNeedsRebuild' } as const;
+
 /** Events for what a user should see in `kubectl describe`: a first writer, fencing, replicas that need a person. */
 function reportDecision(context: ControllerContext, cluster: MySQLCluster, decision: Decision, outcome: ActOutcome): void {
   if (outcome.kind === 'acted') {
     const type = outcome.problems.length === 0 ? 'Normal' : 'Warning';
-    const reason = decision.kind === 'bootstrap' ? 'WriterElected' : decision.kind === 'fence' ? 'Fenced' : decision.kind === 'configurePrimary' ? 'WriterConfigured' : 'ReplicasConfigured';
+    const reason = decision.kind === 'bootstrap' ? 'WriterElected' : decision.kind === 'fence' ? 'Fenced' : decision.kind === 'configurePrimary' ? 'WriterConfigured' : decision.kind === 'rebuild' ? rebuildEventReason[decision.step] : 'ReplicasConfigured';
     const problems = outcome.problems.length === 0 ? '' : ` (failed: ${outcome.problems.join('; ')})`;
     context.events.record(cluster, type, reason, `${outcome.summary}${problems}`);
   } else if (outcome.kind === 'needsRebuild') {

@@ -5,6 +5,7 @@
 import type { Decision } from '../../../../replication/decide.ts';
 import { driveOperation, type DriveOutcome } from '../../../../replication/drive.ts';
 import { startOperation, type Operation, type StepExecutor } from '../../../../replication/operation.ts';
+import type { SeedControl } from '../pod-seeding.ts';
 import type { InstanceAccess, ReplicationSettings, WriterRouting } from './instance-access.ts';
 import { fence, makeReplica, makeWriter, onInstance } from './sql-steps.ts';
 
@@ -26,6 +27,8 @@ export interface ActDependencies {
   readonly settings: ReplicationSettings;
   readonly recorder: ClusterRecorder;
   readonly executor: StepExecutor;
+  /** Seeding and rebuilding instances from copies. */
+  readonly seeding: SeedControl;
   readonly now: () => Date;
   /** Told each step before it runs, for logs and Events. */
   readonly onStep?: (operation: Operation) => void;
@@ -39,7 +42,7 @@ export type ActOutcome =
   | { readonly kind: 'operation'; readonly outcome: DriveOutcome }
   | { readonly kind: 'waiting'; readonly reason: string }
   | { readonly kind: 'blocked'; readonly reason: string }
-  /** An instance must be rebuilt from a copy of a healthy one; reported, not done by this version. */
+  /** An instance must be rebuilt from a copy of a healthy one, which only a person may ask for (its data may matter): reported. */
   | { readonly kind: 'needsRebuild'; readonly instance: string; readonly reason: string }
   /** An instance was kept read-only and out of service: it may hold writes that exist nowhere else. */
   | { readonly kind: 'quarantined'; readonly instance: string; readonly reason: string };
@@ -85,19 +88,30 @@ export async function act(decision: Decision, deps: ActDependencies, signal: Abo
     case 'continue':
       return runToEnd(decision.operation, deps, signal);
     case 'rebuild':
-      // An empty instance may replicate from the very first transaction while
-      // the writer still has every binary log since then: MariaDB refuses
-      // (error 1236) when it does not, and the decision then asks for a copy.
-      if (decision.cause === 'empty') {
-        const writer = recorder.currentPrimary() ?? decision.source;
-        const problems = await eachInstance(
-          [decision.instance],
-          (name) => makeReplica(access, name, writer, settings, signal, { fromOwnBinlog: true }),
-          signal,
-        );
-        return { kind: 'acted', summary: `${decision.instance} replicates from the first transaction of ${writer}`, problems };
+      // A reachable instance is never given a new start "from now": it gets
+      // a copy of a healthy instance and replicates from the copy's position.
+      switch (decision.step) {
+        case 'seed': {
+          const problems = await eachInstance([decision.instance], (name) => deps.seeding.offerDonor(name, decision.source, signal), signal);
+          return { kind: 'acted', summary: `${decision.instance} is seeded from a copy of ${decision.source}: ${decision.reason}`, problems };
+        }
+        case 'replay': {
+          const writer = recorder.currentPrimary() ?? decision.source;
+          const problems = await eachInstance(
+            [decision.instance],
+            (name) => makeReplica(access, name, writer, settings, signal, { fromOwnBinlog: true }),
+            signal,
+          );
+          return { kind: 'acted', summary: `${decision.instance} replicates from the first transaction of ${writer}`, problems };
+        }
+        case 'discard': {
+          const problems = await eachInstance([decision.instance], (name) => deps.seeding.discardAndRestart(name, signal), signal);
+          return { kind: 'acted', summary: `${decision.instance} restarts with its data discarded, to be seeded from a copy: ${decision.reason}`, problems };
+        }
+        case 'report':
+          return { kind: 'needsRebuild', instance: decision.instance, reason: decision.reason };
       }
-      return { kind: 'needsRebuild', instance: decision.instance, reason: decision.reason };
+      break;
     case 'quarantine':
       await eachInstance([decision.instance], async (name) => {
         await fence(access, name, settings, signal);

@@ -3,6 +3,7 @@
 // idempotent. Statements to an instance are bounded in time: a server cut
 // off from the network would otherwise hold a reconcile for minutes.
 import type { MySQLClient } from '../../../../mysql/client.ts';
+import { formatGtidList, isEmptyGtidList, mergeGtidStates, parseGtidPosition, parseGtidState, seededBinlogState } from '../../../../replication/gtid.ts';
 import type { InstanceAccess, ReplicationSettings } from './instance-access.ts';
 
 /** How long one round of statements to one instance may take before it counts as unreachable. */
@@ -101,6 +102,7 @@ export async function makeReplica(
   options: { fromOwnBinlog?: boolean } = {},
 ): Promise<void> {
   const source = access.replicationSource(primary);
+  if (options.fromOwnBinlog === true) await adoptSeededCopy(access, instance, primary, signal);
   await onInstance(access, instance, `making it a replica of ${primary}`, async (client) => {
     await client.replication.setReadOnly(true);
     await client.replication.setSemiSync(replicaSemiSync(settings));
@@ -114,4 +116,21 @@ export async function makeReplica(
 /** Read-only, and every application connection closed, so clients reconnect through the writer endpoint. */
 export async function fence(access: InstanceAccess, instance: string, settings: ReplicationSettings, signal: AbortSignal): Promise<void> {
   await onInstance(access, instance, 'fencing it', (client) => client.replication.demote({ exceptUsers: settings.sparedUsers }), signal);
+}
+
+/**
+ * A fresh copy (seeded by the seed init container: its data and
+ * gtid_slave_pos, an empty binary log) gets the binary log history of its
+ * source before it first replicates: the primary's state up to the copy's
+ * position (gtid.ts seededBinlogState; the primary's history holds the
+ * donor's, whichever instance the donor was). Any other instance is left as
+ * it is. Resolves true when it adopted a history.
+ */
+export async function adoptSeededCopy(access: InstanceAccess, instance: string, primary: string, signal: AbortSignal): Promise<boolean> {
+  const state = await onInstance(access, instance, 'reading its replication state', (c) => c.replication.replicationState(), signal);
+  const copyPosition = parseGtidPosition(state.gtidSlavePos);
+  if (!isEmptyGtidList(parseGtidState(state.gtidBinlogState)) || isEmptyGtidList(copyPosition)) return false;
+  const primaryState = await onInstance(access, primary, 'reading its binary log state', (c) => c.replication.replicationState(), signal);
+  const history = seededBinlogState(mergeGtidStates(parseGtidState(primaryState.gtidBinlogState)), copyPosition);
+  return onInstance(access, instance, 'giving the seeded copy its binary log history', (c) => c.replication.adoptSeededBinlogState(formatGtidList(history)), signal);
 }
