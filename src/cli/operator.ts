@@ -27,6 +27,7 @@ export interface OperatorSettings {
   workers: number;
   maxRetryDelayMs: number;
   logLevel: string;
+  backups: { maxConcurrent: number; jitterSeconds: number };
 }
 
 const usage = `usage: flightdeck operator [options]
@@ -39,6 +40,8 @@ const usage = `usage: flightdeck operator [options]
   --workers N                reconciles at once per kind (default 32)
   --max-retry-delay SECONDS  cap of the retry backoff after errors (default 30)
   --log-level LEVEL          trace, debug, info, warn, error (default info)
+  --backups-max-concurrent N backup Jobs that may run at once in the whole cluster (default 2)
+  --backups-jitter SECONDS   scheduled backups start up to this long after their minute, each at its own offset (default 300)
 `;
 
 /** Reads the command line (and POD_NAMESPACE / HOSTNAME, the Downward API's usual names) once, here. */
@@ -55,6 +58,8 @@ export function parseOperatorSettings(args: readonly string[], env: NodeJS.Proce
       workers: { type: 'string', default: '32' },
       'max-retry-delay': { type: 'string', default: '30' },
       'log-level': { type: 'string', default: 'info' },
+      'backups-max-concurrent': { type: 'string', default: '2' },
+      'backups-jitter': { type: 'string', default: '300' },
     },
     strict: true,
     allowPositionals: false,
@@ -81,6 +86,10 @@ export function parseOperatorSettings(args: readonly string[], env: NodeJS.Proce
     workers: Math.floor(number('workers', values.workers, 1)),
     maxRetryDelayMs: number('max-retry-delay', values['max-retry-delay'], 0.1) * 1000,
     logLevel: values['log-level'],
+    backups: {
+      maxConcurrent: Math.floor(number('backups-max-concurrent', values['backups-max-concurrent'], 1)),
+      jitterSeconds: Math.floor(number('backups-jitter', values['backups-jitter'], 0)),
+    },
   };
 }
 
@@ -112,6 +121,7 @@ export async function runOperator(settings: OperatorSettings, log: Logger, env: 
     resyncIntervalMs: settings.resyncIntervalMs,
     workers: settings.workers,
     maxRetryDelayMs: settings.maxRetryDelayMs,
+    backups: settings.backups,
   });
   let running = false;
   let failed: Error | undefined;

@@ -6,7 +6,9 @@
 // the caches are synced and the workers run; `stop` lets running reconciles
 // finish; `abort` cuts them off (the lease was lost).
 import type { Logger } from 'pino';
+import type { MySQLBackup } from '../api/mysqlbackup.ts';
 import type { MySQLCluster } from '../api/mysqlcluster.ts';
+import type { MySQLRestore } from '../api/mysqlrestore.ts';
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
 import { apiVersion } from '../api/common.ts';
@@ -33,7 +35,11 @@ import {
   type PodObject,
   type SecretObject,
 } from './context.ts';
+import { backupController } from './backup/reconcile.ts';
+import type { JobObject } from './backup/job-status.ts';
+import { BackupSlots, defaultBackupSlotSettings, type BackupSlotSettings } from './backup/slots.ts';
 import { databaseController } from './database/reconcile.ts';
+import { restoreController } from './restore/reconcile.ts';
 import { addIndexes, addPodsByNodeIndex } from './indexes.ts';
 import { userController } from './user/reconcile.ts';
 
@@ -49,6 +55,8 @@ export interface ManagerOptions {
   workers: number;
   /** Cap of the per-key retry backoff. */
   maxRetryDelayMs: number;
+  /** The cluster-wide limit on backup Jobs at once and the spread of scheduled starts (chart values backups.*). */
+  backups?: BackupSlotSettings;
 }
 
 export const fieldManager = 'flightdeck-operator';
@@ -95,6 +103,9 @@ export class Manager {
       pods: informer<PodObject>('v1', 'pods', undefined, managedBySelector),
       nodes: informer<NodeObject>('v1', 'nodes', cachedNode),
       statefulSets: informer<KubeObject>('apps/v1', 'statefulsets', slimStatefulSet, managedBySelector),
+      backups: informer<MySQLBackup>(apiVersion, 'mysqlbackups'),
+      restores: informer<MySQLRestore>(apiVersion, 'mysqlrestores'),
+      jobs: informer<JobObject>('batch/v1', 'jobs', undefined, managedBySelector),
     };
     addIndexes(this.#caches.users, this.#caches.databases);
     addPodsByNodeIndex(this.#caches.pods);
@@ -127,7 +138,13 @@ export class Manager {
       now: () => new Date(),
       enqueue: { database: enqueueTo(databaseController.name), user: enqueueTo(userController.name) },
     };
-    const definitions: readonly ControllerDefinition[] = [clusterController(this.#managed), databaseController, userController];
+    const definitions: readonly ControllerDefinition[] = [
+      clusterController(this.#managed),
+      databaseController,
+      userController,
+      backupController(new BackupSlots(options.backups ?? defaultBackupSlotSettings)),
+      restoreController,
+    ];
     this.#controllers = new Map(definitions.map((definition) => [definition.name, this.#controller(definition, context, options)]));
     this.#restCompaction = new RestCompaction({
       atRest: () => this.#events.pending === 0 && [...this.#controllers.values()].every((c) => c.idle),

@@ -169,6 +169,7 @@ const everyOption = {
     httpHost: '::',
     httpPort: 9090,
   },
+  backups: { maxConcurrent: 5, jitterSeconds: 600 },
   podAnnotations: { 'example.com/owner': 'platform' },
   podLabels: { team: 'platform' },
   podSecurityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
@@ -311,6 +312,7 @@ describe('rendering with the default values', () => {
         workers: 32,
         maxRetryDelayMs: 30_000,
         logLevel: 'info',
+        backups: { maxConcurrent: 2, jitterSeconds: 300 },
       },
     );
   });
@@ -366,6 +368,7 @@ describe('rendering with every option set', () => {
     assert.equal(settings.workers, 4);
     assert.equal(settings.maxRetryDelayMs, 60_000);
     assert.equal(settings.logLevel, 'debug');
+    assert.deepEqual(settings.backups, { maxConcurrent: 5, jitterSeconds: 600 });
     const role = only(manifests, 'Role') as Manifest & { rules: PolicyRule[] };
     assert.deepEqual(role.rules.find((r) => r.resourceNames !== undefined)?.resourceNames, ['db-operator-leader']);
   });
@@ -567,6 +570,24 @@ describe('RBAC: least privilege', () => {
       // Nodes: cordoned or draining (move the writer away), not ready or gone (fail over), how many can hold an instance.
       'core/nodes: list',
       'core/nodes: watch',
+      // Backups: cached; status written; the finalizer that drops a backup's Job account (read, then patch).
+      'flightdeck.t7.io/mysqlbackups: get',
+      'flightdeck.t7.io/mysqlbackups: list',
+      'flightdeck.t7.io/mysqlbackups: patch',
+      'flightdeck.t7.io/mysqlbackups: watch',
+      'flightdeck.t7.io/mysqlbackups/status: patch',
+      // Restores: cached; status written (a restore has no finalizer).
+      'flightdeck.t7.io/mysqlrestores: list',
+      'flightdeck.t7.io/mysqlrestores: watch',
+      'flightdeck.t7.io/mysqlrestores/status: patch',
+      // Their Jobs and account Secrets are owned by them with blockOwnerDeletion.
+      'flightdeck.t7.io/mysqlbackups/finalizers: update',
+      'flightdeck.t7.io/mysqlrestores/finalizers: update',
+      // The Jobs that back up and restore: created; cached (own label) to follow them and count running backups
+      // against backups.maxConcurrent. Never deleted by the operator (owner deletion and ttlSecondsAfterFinished do).
+      'batch/jobs: create',
+      'batch/jobs: list',
+      'batch/jobs: watch',
     ].sort();
     assert.deepEqual(permissions((only(manifests, 'ClusterRole') as Manifest & { rules: PolicyRule[] }).rules), allowed);
   });

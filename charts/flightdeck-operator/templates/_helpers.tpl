@@ -75,4 +75,6 @@ The arguments of `flightdeck operator` (the image's entrypoint) from
 - {{ printf "--workers=%v" $o.workers | quote }}
 - {{ printf "--max-retry-delay=%v" $o.maxRetryDelaySeconds | quote }}
 - {{ printf "--log-level=%s" $o.logLevel | quote }}
+- {{ printf "--backups-max-concurrent=%v" .Values.backups.maxConcurrent | quote }}
+- {{ printf "--backups-jitter=%v" .Values.backups.jitterSeconds | quote }}
 {{- end }}

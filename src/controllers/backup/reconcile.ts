@@ -1,0 +1,335 @@
+// The MySQLBackup reconciler. Phases, in order:
+//   1. deletion       (the Job account dropped, the finalizer removed)
+//   2. spec           (method, schedule and time zone read; InvalidSpec / PhysicalNotSupported stop here)
+//   3. cluster access (ClusterNotFound, NamespaceNotAllowed, ClusterNotReady stop here)
+//   4. scope          (DatabaseNotOwned, WholeClusterNotAllowed stop here: the tenancy rule)
+//   5. running run    (its Job followed to the end: lastRun, backups, LastBackupSucceeded, Events; account dropped)
+//   6. due run        (one-off: at creation; scheduled: the latest fire time since the last run)
+//   7. slot           (waits in the cluster-wide queue: status.queued, queuePosition)
+//   8. start          (account with the run's grants, then its Job; lastRun Running)
+// What queues a backup is declared at the end (backupController).
+import type { MySQLBackup, MySQLBackupStatus } from '../../api/mysqlbackup.ts';
+import { maxListedBackups } from '../../api/mysqlbackup.ts';
+import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
+import { clusterKeyOf, InvalidSpecError } from '../../api/normalize.ts';
+import { dueRun, jitteredStart, parseCron, TimeZone } from '../../backup/schedule.ts';
+import { backupGrants } from '../../mysql/job-accounts.ts';
+import type { ReconcileOutcome } from '../../runtime/controller.ts';
+import type { ConditionUpdate } from '../../runtime/conditions.ts';
+import { owns, watches, type Trigger } from '../../runtime/triggers.ts';
+import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
+import { keyOf, splitKey, type Caches, type ControllerContext, type ControllerDefinition } from '../context.ts';
+import { writeStatus, type Readiness } from '../status.ts';
+import { ownChanges } from '../worth-reconciling.ts';
+import { dropJobAccount, ensureJobAccount } from './account.ts';
+import { backupJob, backupJobName, backupLabel, type JobOwner } from './job.ts';
+import { jobNameLabel, jobOutcome, type JobObject, type JobPod } from './job-status.ts';
+import { databasesOwnedBy, scopeRefusal } from './scope.ts';
+import type { BackupSlots } from './slots.ts';
+
+/** Present while a Job account may exist on the server: deleting the backup drops it. */
+export const backupFinalizer = 'flightdeck.t7.io/drop-job-account';
+
+/** How long a created Job may stay out of the cache before the run counts as lost. */
+const jobAppearanceMs = 120_000;
+/** A waiting or running backup looks again at least this often (a Job's end also queues it at once). */
+const followUpMs = 30_000;
+
+/** A run's id: the UTC time it was due, YYYYMMDDTHHMMSSZ. */
+export function runIdOf(due: Date): string {
+  return due.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(/[-:]/g, '');
+}
+
+function ownerOf(backup: MySQLBackup): JobOwner {
+  return { kind: 'MySQLBackup', name: backup.metadata.name, namespace: backup.metadata.namespace ?? 'default', uid: backup.metadata.uid ?? '' };
+}
+
+type LastRun = NonNullable<MySQLBackupStatus['lastRun']>;
+
+/** The status as it is, for a write that changes some fields: a status apply drops the fields it leaves out. */
+function statusFields(backup: MySQLBackup): Record<string, unknown> {
+  // conditions and observedGeneration are in it too; writeStatus sets both over them.
+  return { ...(backup.status ?? {}) };
+}
+
+export function backupReconciler(slots: BackupSlots): (context: ControllerContext, key: string) => Promise<ReconcileOutcome | undefined> {
+  return async (context, key) => {
+    const { namespace, name } = splitKey(key);
+    const backup = context.caches.backups.get(namespace, name);
+    if (backup === undefined) {
+      slots.withdraw(key);
+      return undefined;
+    }
+    return reconcileBackup(context, slots, backup);
+  };
+}
+
+async function reconcileBackup(context: ControllerContext, slots: BackupSlots, backup: MySQLBackup): Promise<ReconcileOutcome | undefined> {
+  const key = keyOf(backup);
+  const owner = ownerOf(backup);
+  const fields = statusFields(backup);
+  const halt = async (readiness: Readiness): Promise<ReconcileOutcome> => {
+    slots.withdraw(key);
+    await writeStatus(context, backup, { ...fields, queued: false, queuePosition: undefined }, readiness);
+    return { requeueAfterMs: context.resyncIntervalMs };
+  };
+
+  // 1. deletion
+  if (backup.metadata.deletionTimestamp !== undefined) {
+    slots.withdraw(key);
+    if (!(backup.metadata.finalizers ?? []).includes(backupFinalizer)) return undefined;
+    const result = accessCluster(context, backup);
+    // Without a reachable cluster the account cannot be dropped; it is dropped once the cluster answers.
+    if ('halt' in result) return { requeueAfterMs: followUpMs };
+    await dropJobAccount(owner, result.access.client);
+    await context.kube.removeFinalizer({ apiVersion: backup.apiVersion, kind: backup.kind, namespace: owner.namespace, name: owner.name }, backupFinalizer, backup);
+    return undefined;
+  }
+
+  // 2. spec
+  const spec = backup.spec;
+  if (spec.method === 'physical') {
+    return halt({ ready: false, reason: 'PhysicalNotSupported', message: 'physical backups (mariadb-backup) are not available yet; use method: logical' });
+  }
+  let schedule: ReturnType<typeof parseCron> | undefined;
+  let zone: TimeZone;
+  try {
+    schedule = spec.schedule === undefined ? undefined : parseCron(spec.schedule);
+    zone = TimeZone.of(spec.timeZone ?? 'UTC');
+  } catch (error) {
+    return halt({ ready: false, reason: 'InvalidSpec', message: error instanceof Error ? error.message : String(error) });
+  }
+
+  // 3. cluster access
+  const result = accessCluster(context, backup);
+  if ('halt' in result) return halt(result.halt);
+  const access = result.access;
+  const clusterKey = clusterKeyOf(backup);
+
+  // 4. scope
+  const refusal = scopeRefusal({
+    what: 'back up',
+    databases: spec.databases,
+    namespace: owner.namespace,
+    cluster: clusterKey,
+    owned: databasesOwnedBy(context.caches.databases.list(owner.namespace), clusterKey),
+  });
+  if (refusal !== undefined) return halt(refusal);
+  const secretProblem = missingSecret(context, backup);
+  if (secretProblem !== undefined) return halt(secretProblem);
+
+  const ready: Readiness = { ready: true, reason: 'Ready', message: `backs up ${spec.databases?.join(', ') ?? 'every database'} of MySQLCluster ${clusterKey.namespace}/${clusterKey.name}` };
+
+  // 5. running run
+  const lastRun = backup.status?.lastRun;
+  if (lastRun?.result === 'Running') return followRun(context, slots, backup, access, lastRun, ready);
+
+  // 6. due run
+  const now = context.now();
+  const created = new Date(backup.metadata.creationTimestamp ?? now.toISOString());
+  let due: Date | undefined;
+  let next: Date | undefined;
+  if (schedule === undefined) {
+    // One run, due when the object was made; done once lastRun names it.
+    if (lastRun?.id !== runIdOf(created)) due = created;
+  } else if (spec.suspend !== true) {
+    const since = backup.status?.lastScheduleTime === undefined ? created : new Date(backup.status.lastScheduleTime);
+    const run = dueRun(schedule, zone, since, now);
+    due = run.due;
+    next = run.next;
+  }
+  const scheduleFields = { ...fields, ...(next === undefined ? {} : { nextScheduleTime: next.toISOString() }) };
+  if (due === undefined) {
+    slots.withdraw(key);
+    await writeStatus(context, backup, { ...scheduleFields, queued: false, queuePosition: undefined }, ready);
+    return { requeueAfterMs: next === undefined ? context.resyncIntervalMs : Math.max(1000, next.getTime() - now.getTime()) };
+  }
+  const runId = runIdOf(due);
+  if (spec.startingDeadlineSeconds !== undefined && now.getTime() - due.getTime() > spec.startingDeadlineSeconds * 1000) {
+    slots.withdraw(key);
+    return finishRun(context, backup, ready, {
+      ...scheduleFields,
+      lastScheduleTime: due.toISOString(),
+      lastRun: { id: runId, result: 'Missed', message: `the run due at ${due.toISOString()} could not start within startingDeadlineSeconds (${spec.startingDeadlineSeconds})` },
+    });
+  }
+
+  // 7. slot (one-off runs start at once; scheduled ones at their jittered time)
+  const startAfter = schedule === undefined ? due : jitteredStart(due, key, slots.settings.jitterSeconds);
+  if (startAfter.getTime() > now.getTime()) {
+    await writeStatus(context, backup, { ...scheduleFields, queued: false, queuePosition: undefined }, ready);
+    return { requeueAfterMs: startAfter.getTime() - now.getTime() };
+  }
+  const jobName = backupJobName(owner.name, runId);
+  const answer = slots.request(key, startAfter, `${owner.namespace}/${jobName}`, runningBackupJobs(context.caches));
+  if (!answer.granted) {
+    await writeStatus(context, backup, { ...scheduleFields, queued: true, queuePosition: answer.position, queueLength: answer.length }, ready);
+    return { requeueAfterMs: followUpMs };
+  }
+
+  // 8. start
+  try {
+    const databases = spec.databases ?? (await access.client.listDatabases());
+    if (!(backup.metadata.finalizers ?? []).includes(backupFinalizer)) {
+      await context.kube.addFinalizer({ apiVersion: backup.apiVersion, kind: backup.kind, namespace: owner.namespace, name: owner.name }, backupFinalizer, backup);
+    }
+    const account = await ensureJobAccount(context, owner, access.client, backupGrants(databases));
+    const path = `${owner.namespace}/${owner.name}/${runId}`;
+    await context.kube.create(
+      backupJob({
+        owner,
+        image: access.intent.managed?.image ?? defaultMariadbImage,
+        credentials: { host: access.endpoint.host, port: access.endpoint.port, secretName: account.secretName },
+        target: spec.target,
+        runPath: path,
+        encryptionKey: spec.encryption === undefined ? undefined : { secretName: spec.encryption.secretKeyRef.name, key: spec.encryption.secretKeyRef.key ?? 'key' },
+        activeDeadlineSeconds: spec.activeDeadlineSeconds ?? 3600,
+        resources: spec.resources,
+        runId,
+        databases,
+        compression: spec.compression ?? 'gzip',
+      }),
+    );
+    context.events.record(backup, 'Normal', 'BackupStarted', `run ${runId} started as Job ${jobName}`);
+    await writeStatus(
+      context,
+      backup,
+      {
+        ...scheduleFields,
+        queued: false,
+        queuePosition: undefined,
+        lastScheduleTime: due.toISOString(),
+        lastRun: { id: runId, jobName, result: 'Running', attempts: 1, startTime: now.toISOString(), path },
+      },
+      ready,
+    );
+  } catch (error) {
+    // The slot goes back: the Job was not made.
+    slots.settled(`${owner.namespace}/${jobName}`);
+    if (error instanceof InvalidSpecError) return halt({ ready: false, reason: 'InvalidSpec', message: error.message });
+    await writeStatus(context, backup, scheduleFields, sqlFailure(error, `starting run ${runId}`));
+    throw error;
+  }
+  return { requeueAfterMs: followUpMs };
+}
+
+/** Phase 5: the run's Job, followed until it ends. */
+async function followRun(
+  context: ControllerContext,
+  slots: BackupSlots,
+  backup: MySQLBackup,
+  access: ClusterAccess,
+  lastRun: LastRun,
+  ready: Readiness,
+): Promise<ReconcileOutcome> {
+  const owner = ownerOf(backup);
+  const fields = statusFields(backup);
+  const jobName = lastRun.jobName ?? backupJobName(owner.name, lastRun.id);
+  const job = context.caches.jobs.get(owner.namespace, jobName);
+  const now = context.now();
+  if (job === undefined) {
+    const started = lastRun.startTime === undefined ? 0 : new Date(lastRun.startTime).getTime();
+    if (now.getTime() - started < jobAppearanceMs) return { requeueAfterMs: 2000 };
+    slots.settled(`${owner.namespace}/${jobName}`);
+    await dropJobAccount(owner, access.client);
+    return finishRun(context, backup, ready, {
+      ...fields,
+      lastRun: { ...lastRun, result: 'Failed', completionTime: now.toISOString(), message: `Job ${jobName} is gone (deleted before its end)` },
+    });
+  }
+  slots.settled(`${owner.namespace}/${jobName}`);
+  const pods = context.caches.pods.list(owner.namespace).filter((p) => p.metadata.labels?.[jobNameLabel] === jobName) as JobPod[];
+  const outcome = jobOutcome(job, pods);
+  if (outcome.state === 'running') return { requeueAfterMs: followUpMs };
+  await dropJobAccount(owner, access.client);
+  const completionTime = outcome.completionTime ?? now.toISOString();
+  const durationSeconds = lastRun.startTime === undefined ? undefined : ((new Date(completionTime).getTime() - new Date(lastRun.startTime).getTime()) / 1000).toFixed(3);
+  if (outcome.state === 'failed') {
+    return finishRun(context, backup, ready, {
+      ...fields,
+      lastRun: { ...lastRun, result: 'Failed', completionTime, ...(durationSeconds === undefined ? {} : { durationSeconds }), message: `${outcome.reason}: ${outcome.message}` },
+    });
+  }
+  const made = outcome.result;
+  const run: LastRun = {
+    ...lastRun,
+    result: 'Succeeded',
+    completionTime,
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
+    ...(made.sizeBytes === undefined ? {} : { sizeBytes: made.sizeBytes }),
+    ...(made.sha256 === undefined ? {} : { sha256: made.sha256 }),
+    ...(made.gtidPosition === undefined || made.gtidPosition === '' ? {} : { gtidPosition: made.gtidPosition }),
+  };
+  const entry = {
+    id: lastRun.id,
+    time: idToTime(lastRun.id),
+    completionTime,
+    path: lastRun.path ?? `${owner.namespace}/${owner.name}/${lastRun.id}`,
+    ...(run.sizeBytes === undefined ? {} : { sizeBytes: run.sizeBytes }),
+    ...(run.sha256 === undefined ? {} : { sha256: run.sha256 }),
+    ...(run.gtidPosition === undefined ? {} : { gtidPosition: run.gtidPosition }),
+    databases: [...(made.databases ?? [])],
+  };
+  const backups = [entry, ...(backup.status?.backups ?? []).filter((b) => b.id !== entry.id)].slice(0, maxListedBackups);
+  return finishRun(context, backup, ready, { ...fields, lastRun: run, lastSuccessfulTime: completionTime, backups });
+}
+
+/** Writes the ended run with LastBackupSucceeded, told as an Event. */
+async function finishRun(context: ControllerContext, backup: MySQLBackup, ready: Readiness, fields: Record<string, unknown> & { lastRun: LastRun }): Promise<ReconcileOutcome> {
+  const run = fields.lastRun;
+  const succeeded = run.result === 'Succeeded';
+  const condition: ConditionUpdate = succeeded
+    ? { type: 'LastBackupSucceeded', status: 'True', reason: 'Succeeded', message: `run ${run.id} completed: ${run.sizeBytes ?? 0} bytes at ${run.path ?? ''}` }
+    : { type: 'LastBackupSucceeded', status: 'False', reason: run.result === 'Missed' ? 'Missed' : 'Failed', message: `run ${run.id}: ${run.message ?? run.result}` };
+  await writeStatus(context, backup, { ...fields, queued: false, queuePosition: undefined }, ready, [condition]);
+  context.events.record(backup, succeeded ? 'Normal' : 'Warning', succeeded ? 'BackupCompleted' : run.result === 'Missed' ? 'BackupMissed' : 'BackupFailed', condition.message);
+  return { requeueAfterMs: 1000 };
+}
+
+/** 20261202T030000Z → 2026-12-02T03:00:00Z */
+function idToTime(id: string): string {
+  return `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T${id.slice(9, 11)}:${id.slice(11, 13)}:${id.slice(13, 15)}Z`;
+}
+
+/** Secrets the Job needs that are not there: told before a Job would fail on them. */
+function missingSecret(context: ControllerContext, backup: MySQLBackup): Readiness | undefined {
+  const namespace = backup.metadata.namespace ?? 'default';
+  const needed: { name: string; why: string }[] = [];
+  const s3 = backup.spec.target.s3;
+  if (s3 !== undefined) needed.push({ name: s3.credentialsSecret.name, why: 'target.s3.credentialsSecret' });
+  if (s3?.tls?.caSecret !== undefined) needed.push({ name: s3.tls.caSecret.name, why: 'target.s3.tls.caSecret' });
+  if (backup.spec.encryption !== undefined) needed.push({ name: backup.spec.encryption.secretKeyRef.name, why: 'encryption.secretKeyRef' });
+  const missing = needed.find((n) => context.caches.secrets.get(namespace, n.name) === undefined);
+  if (missing === undefined) return undefined;
+  return { ready: false, reason: 'SecretMissing', message: `Secret ${namespace}/${missing.name} (${missing.why}) does not exist` };
+}
+
+/** Unfinished backup Jobs in the whole cluster, as "namespace/name". */
+export function runningBackupJobs(caches: Pick<Caches, 'jobs'>): Set<string> {
+  const running = new Set<string>();
+  for (const job of caches.jobs.list()) {
+    if (job.metadata.labels?.[backupLabel] === undefined) continue;
+    const ended = (job.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+    if (!ended) running.add(`${job.metadata.namespace ?? ''}/${job.metadata.name}`);
+  }
+  return running;
+}
+
+function jobEnded(job: JobObject | undefined): boolean {
+  return (job?.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+}
+
+export function backupController(slots: BackupSlots): ControllerDefinition {
+  return {
+    name: 'mysqlbackup',
+    reconcile: backupReconciler(slots),
+    triggers: (caches): Trigger[] => [
+      ownChanges(caches.backups, 'mysqlbackups'),
+      owns(caches.jobs, 'Jobs owned by MySQLBackup', { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLBackup' }),
+      // A backup Job that ends frees a slot: the waiting runs ask again, in their order.
+      watches(caches.jobs, 'ended backup Jobs free a slot for waiting MySQLBackups', (_event, job, previous) =>
+        job.metadata.labels?.[backupLabel] !== undefined && jobEnded(job) && !jobEnded(previous) ? slots.queue() : [],
+      ),
+    ],
+  };
+}
