@@ -199,7 +199,7 @@ export const mysqlClusterSpec = s.object(
     persistence,
     storageClassName: s.string({ description: 'StorageClass of the volumes. Defaults to the cluster default.', maxLength: 253 }),
     image: s.string({
-      description: `MariaDB container image (10.11 or later) that follows the official mariadb image's contract (MARIADB_ROOT_PASSWORD, /docker-entrypoint-initdb.d). Defaults to ${defaultMariadbImage}. Instances start with the image they were created with; this version does not yet roll a change of it (delete the pods one at a time, readers first; deleting the writer's pod switches the writer over first).`,
+      description: `MariaDB container image (10.11 or later) that follows the official mariadb image's contract (MARIADB_ROOT_PASSWORD, /docker-entrypoint-initdb.d). Defaults to ${defaultMariadbImage}. A change rolls the cluster: the readers are restarted one at a time, each caught up before the next, then the writer is switched over to a restarted reader, then the old writer is restarted (condition RollingRestart shows the progress).`,
       maxLength: 512,
     }),
     imagePullPolicy: s.enumeration(['Always', 'IfNotPresent', 'Never'] as const, {
