@@ -17,6 +17,17 @@ if [[ -f "$out/.complete" ]]; then
   exit 0
 fi
 
+# One build at a time: concurrent first builds (several test files, setup and
+# a test) would each compile the whole module again, which on two cores
+# multiplied a ten-minute build. The others wait here and then find it done.
+mkdir -p "$cache_root"
+exec 9>"$out.lock"
+flock 9
+if [[ -f "$out/.complete" ]]; then
+  echo "$out"
+  exit 0
+fi
+
 # Go lives in /usr/local/go on this kind of machine; a non-login shell may not have it on PATH.
 [[ -d /usr/local/go/bin ]] && export PATH="/usr/local/go/bin:$PATH"
 # A per-process temporary directory: two concurrent first builds (two test
