@@ -3,7 +3,8 @@
 //   2. spec           (method, schedule and time zone read; InvalidSpec / PhysicalNotSupported stop here)
 //   3. cluster access (ClusterNotFound, NamespaceNotAllowed, ClusterNotReady stop here)
 //   4. scope          (DatabaseNotOwned, WholeClusterNotAllowed stop here: the tenancy rule)
-//   5. running run    (its Job followed to the end: lastRun, backups, LastBackupSucceeded, Events; account dropped)
+//   5. running run    (its Job followed to the end: lastRun, backups, LastBackupSucceeded, Events; account dropped;
+//                      retention: backups the policy does not keep deleted from an S3 target, manifest first)
 //   6. due run        (one-off: at creation; scheduled: the latest fire time since the last run)
 //   7. slot           (waits in the cluster-wide queue: status.queued, queuePosition)
 //   8. start          (account with the run's grants, then its Job; lastRun Running)
@@ -24,6 +25,7 @@ import { ownChanges } from '../worth-reconciling.ts';
 import { dropJobAccount, ensureJobAccount } from './account.ts';
 import { backupJob, backupJobName, backupLabel, type JobOwner } from './job.ts';
 import { jobNameLabel, jobOutcome, type JobObject, type JobPod } from './job-status.ts';
+import { pruneBackups } from './prune.ts';
 import { databasesOwnedBy, scopeRefusal } from './scope.ts';
 import type { BackupSlots } from './slots.ts';
 
@@ -270,8 +272,11 @@ async function followRun(
     ...(run.gtidPosition === undefined ? {} : { gtidPosition: run.gtidPosition }),
     databases: [...(made.databases ?? [])],
   };
-  const backups = [entry, ...(backup.status?.backups ?? []).filter((b) => b.id !== entry.id)].slice(0, maxListedBackups);
-  return finishRun(context, backup, ready, { ...fields, lastRun: run, lastSuccessfulTime: completionTime, backups });
+  const listed = [entry, ...(backup.status?.backups ?? []).filter((b) => b.id !== entry.id)];
+  const pruned = await pruneBackups(context, backup, listed);
+  if (pruned.deleted.length > 0) context.events.record(backup, 'Normal', 'BackupsPruned', `retention deleted backups ${pruned.deleted.join(', ')}`);
+  if (pruned.error !== undefined) context.events.record(backup, 'Warning', 'PruneFailed', pruned.error);
+  return finishRun(context, backup, ready, { ...fields, lastRun: run, lastSuccessfulTime: completionTime, backups: pruned.kept.slice(0, maxListedBackups) });
 }
 
 /** Writes the ended run with LastBackupSucceeded, told as an Event. */
