@@ -21,7 +21,7 @@ after(() => {
 });
 
 function bash(script: string, env: Record<string, string>, stdin = ''): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('bash', ['-c', script], { input: stdin, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: work, ...env }, timeout: 20_000 });
+  const result = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { input: stdin, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: work, ...env }, timeout: 20_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -86,7 +86,7 @@ describe('donor handler', () => {
    */
   function exchangeWith(command: string, proofSecret: string): { reply: string; stderr: string } {
     const script = [
-      `coproc HANDLER { bash -c ${shellQuote(donorHandlerScript())}; }`,
+      `coproc HANDLER { bash --norc --noprofile -c ${shellQuote(donorHandlerScript())}; }`,
       'IFS=" " read -r banner version nonce <&"${HANDLER[0]}"',
       'echo "greeting:$banner $version"',
       'proof="$(printf "%s:%s" "$nonce" "$PROOF_SECRET" | sha256sum)"',

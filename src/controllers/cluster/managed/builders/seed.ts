@@ -78,11 +78,12 @@ export function donorHandlerScript(): string {
     'log() { echo "flightdeck-donor: $*" >&2; }',
     'nonce="$(od -An -N16 -tx1 /dev/urandom | tr -d " \\n")"',
     `printf '%s %s\\n' '${donorGreeting}' "$nonce"`,
-    'if ! IFS=" " read -r -t 30 proof command; then log "no request from $peer"; exit 1; fi',
+    // A refusal exits 0: socat drops a connection at once when its handler fails, and the client would never read why.
+    'if ! IFS=" " read -r -t 30 proof command; then log "no request from $peer"; exit 0; fi',
     // printf is a builtin: the secret is in no process's arguments.
     'expected="$(printf "%s:%s" "$nonce" "$FLIGHTDECK_SEED_SECRET" | sha256sum)"',
     'expected="${expected%% *}"',
-    'if [ "$proof" != "$expected" ]; then printf "denied\\n"; log "refused $peer: wrong proof"; exit 1; fi',
+    'if [ "$proof" != "$expected" ]; then printf "denied\\n"; log "refused $peer: wrong proof"; exit 0; fi',
     'case "$command" in',
     '  backup)',
     '    printf "ok backup\\n"',
@@ -99,9 +100,9 @@ export function donorHandlerScript(): string {
     '    log "copy for $peer done"',
     '    ;;',
     '  rebuild)',
-    `    if : >"$datadir/${seedMarkers.rebuild}"; then printf "ok rebuild\\n"; log "$peer asked to discard this data directory at the next start"; else printf "failed\\n"; exit 1; fi`,
+    `    if : >"$datadir/${seedMarkers.rebuild}"; then printf "ok rebuild\\n"; log "$peer asked to discard this data directory at the next start"; else printf "failed\\n"; fi`,
     '    ;;',
-    '  *) printf "unknown\\n"; log "unknown command from $peer"; exit 1 ;;',
+    '  *) printf "unknown\\n"; log "unknown command from $peer" ;;',
     'esac',
   ].join('\n');
 }
@@ -116,7 +117,8 @@ export function donorListenScript(): string {
     'FLIGHTDECK_DONOR_HANDLER',
     `port="\${FLIGHTDECK_DONOR_PORT:-${donorContainer.port}}"`,
     'echo "flightdeck-donor: listening on port $port" >&2',
-    `exec socat TCP-LISTEN:"$port",reuseaddr,fork,max-children=${maxConcurrentCopies} EXEC:"bash $handler"`,
+    // --norc: bash run with a socket as stdin takes itself for a remote shell and reads ~/.bashrc, whose output would corrupt the exchange.
+    `exec socat TCP-LISTEN:"$port",reuseaddr,fork,max-children=${maxConcurrentCopies} EXEC:"bash --norc --noprofile $handler"`,
   ].join('\n');
 }
 
@@ -241,7 +243,7 @@ export function seedInitContainer(input: SeedContainersInput): Record<string, un
     name: seedContainerName,
     image: managed.image,
     ...(managed.imagePullPolicy === undefined ? {} : { imagePullPolicy: managed.imagePullPolicy }),
-    command: ['bash', '-c', seedScript()],
+    command: ['bash', '--norc', '--noprofile', '-c', seedScript()],
     env: [
       ...secretEnvironment(names),
       { name: 'FLIGHTDECK_POD_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } },
@@ -266,7 +268,7 @@ export function donorSidecar(input: SeedContainersInput): Record<string, unknown
     name: donorContainer.name,
     image: managed.image,
     ...(managed.imagePullPolicy === undefined ? {} : { imagePullPolicy: managed.imagePullPolicy }),
-    command: ['bash', '-c', donorListenScript()],
+    command: ['bash', '--norc', '--noprofile', '-c', donorListenScript()],
     ports: [{ name: donorContainer.portName, containerPort: donorContainer.port, protocol: 'TCP' }],
     env: secretEnvironment(names),
     volumeMounts: [
