@@ -246,7 +246,7 @@ try {
         ? undefined
         : {
             store: profile.store,
-            stages: Object.fromEntries(Object.entries<number>(profile.stages).map(([k, v]) => [k, k.endsWith('Bytes') ? v : round(v)])),
+            stages: profile.stages,
             sourceFacts: { seconds: round(profile.sourceFacts.seconds), checksumSeconds: round(profile.sourceFacts.checksumSeconds) },
             restoredFacts: { seconds: round(profile.restoredFacts.seconds), checksumSeconds: round(profile.restoredFacts.checksumSeconds) },
           },

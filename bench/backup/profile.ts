@@ -70,7 +70,7 @@ export async function timeStages(account: Account, store: Store, workDir: string
   const client = 'client=(--host="$DB_HOST" --port="$DB_PORT" --user="$DB_USER" --protocol=tcp)';
   const dump = join(workDir, 'profile-dump.sql');
   const shell = (what: string, text: string, args: readonly string[], extra: Record<string, string> = {}): Promise<number> =>
-    run(what, 'bash', ['-c', `set -euo pipefail; ${text}`, what, ...args], { ...env, ...store.env, ...extra }).then((r) => r.seconds);
+    run(what, 'bash', ['-c', `set -euo pipefail; ${text}`, what, ...args], { ...env, ...store.env, ...extra }).then((r) => Math.round(r.seconds * 100) / 100);
   try {
     const dumpToFileSeconds = await shell('dump to a file', `${client}; mariadb-dump "\${client[@]}" ${dumpOptions} --databases "$1" >"$2"`, [database, dump]);
     const dumpBytes = statSync(dump).size;
