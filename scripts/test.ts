@@ -21,7 +21,7 @@ const tiers = {
 type Tier = keyof typeof tiers;
 
 /** E2e files that start local clusters of their own (see main). */
-const ownClusterFiles = ['test/e2e/nodes.test.ts', 'test/e2e/storage-nodes.test.ts', 'test/e2e/managed-cluster.test.ts', 'test/e2e/managed-scale.test.ts', 'test/e2e/managed-scale.test.ts', 'test/e2e/managed-rollout.test.ts', 'test/e2e/managed-seed.test.ts', 'test/e2e/backup.test.ts'];
+const ownClusterFiles = ['test/e2e/nodes.test.ts', 'test/e2e/storage-nodes.test.ts', 'test/e2e/managed-cluster.test.ts', 'test/e2e/managed-scale.test.ts', 'test/e2e/managed-rollout.test.ts', 'test/e2e/managed-seed.test.ts', 'test/e2e/backup.test.ts'];
 
 function run(label: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
   process.stdout.write(`\n▶ ${label}\n`);
