@@ -5,16 +5,18 @@
 // makeReplica (what act() runs for the new instance) gives the copy its
 // source's binlog history and replicates it from the copy's position. The
 // copy then holds exactly the writer's rows (counts and checksums of every
-// table) and keeps replicating. The seed time is printed.
+// table) and keeps replicating. The seed time is printed. The operator's own
+// client of the endpoint (donor-client.ts) is checked against it too.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import * as mariadb from 'mariadb';
-import { donorListenScript, seedScript } from '../../src/controllers/cluster/managed/builders/seed.ts';
+import { donorListenScript, seedMarkers, seedScript } from '../../src/controllers/cluster/managed/builders/seed.ts';
+import { DonorRequestError, sendDonorCommand } from '../../src/controllers/cluster/managed/replication/donor-client.ts';
 import type { InstanceAccess, ReplicationSettings } from '../../src/controllers/cluster/managed/replication/instance-access.ts';
 import { makeReplica } from '../../src/controllers/cluster/managed/replication/sql-steps.ts';
 import { MySQLClient } from '../../src/mysql/client.ts';
@@ -217,6 +219,21 @@ describe('seeding a replica from a streamed copy of a writer under load', { time
     assert.equal(await fingerprint(copy), await fingerprint(donor));
     const count = await sql(copy, 'SELECT COUNT(*) AS c FROM seedtest.w');
     assert.equal(Number(count[0]?.c), written + 1);
+  });
+
+  it("the operator's rebuild request marks the donor's own data directory, and only with the secret", async () => {
+    const marker = join(donor.dataDir, seedMarkers.rebuild);
+    const signal = new AbortController().signal;
+    await assert.rejects(sendDonorCommand('127.0.0.1', donorPort, 'a guess', 'rebuild', signal), (error: Error) => {
+      assert.ok(error instanceof DonorRequestError);
+      assert.match(error.message, /refused rebuild: denied/);
+      assert.doesNotMatch(error.message, /a guess/);
+      return true;
+    });
+    assert.equal(existsSync(marker), false);
+    await sendDonorCommand('127.0.0.1', donorPort, replication.password, 'rebuild', signal);
+    assert.equal(existsSync(marker), true);
+    rmSync(marker);
   });
 
   it('a wrong secret gets no copy', () => {
