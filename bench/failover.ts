@@ -7,13 +7,19 @@
 //   delete      `kubectl delete pod` of the writer → the longest gap between two acknowledged writes
 //   drain       `kubectl drain` of the writer's node → the longest gap (uncordoned afterwards)
 //   baseline    one MariaDB StatefulSet pod without the operator, its node drained → the longest gap
+//   floor       the operator scaled to 0, then by hand with kubectl: writer read-only, a caught-up
+//               replica promoted, the third repointed, the writer label moved → the longest gap
+//               (what a switchover costs with an operator that costs nothing; run last)
+//
+// Each switchover's gap is split at the writer label's move: hand-over (fence → label move,
+// from the operator's step log lines) and propagation (label move → first acknowledged write).
 //
 // and for each repetition the acknowledged writes missing afterwards, looked
 // up on the writer once the cluster is healthy again. Every repetition starts
 // from a healthy cluster: Ready, every instance ready, one writer, no node
 // cordoned.
 //
-// Run: node bench/failover.ts [--repetitions 20]
+// Run: node bench/failover.ts [--repetitions 20] [--baseline-repetitions N] [--floor-repetitions N] [--scenarios failover,delete,drain]
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,11 +45,13 @@ const { values } = parseArgs({
   options: {
     repetitions: { type: 'string', default: '20' },
     'baseline-repetitions': { type: 'string' },
+    'floor-repetitions': { type: 'string' },
     scenarios: { type: 'string', default: 'failover,delete,drain' },
   },
 });
 const repetitions = Number(values.repetitions);
 const baselineRepetitions = Number(values['baseline-repetitions'] ?? values.repetitions);
+const floorRepetitions = Number(values['floor-repetitions'] ?? values.repetitions);
 const allScenarios = ['failover', 'delete', 'drain'] as const;
 const scenarios = values.scenarios.split(',').map((name) => {
   const scenario = allScenarios.find((s) => s === name);
@@ -196,17 +204,20 @@ function percentile(values: readonly number[], p: number): number | undefined {
 }
 
 /** Runs kubectl without blocking the event loop (the write client's output must keep flowing). */
-function kubectlAsync(args: readonly string[]): Promise<{ status: number; stderr: string }> {
+function kubectlAsync(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(join(plane().binDir, 'kubectl'), ['--kubeconfig', plane().kubeconfig, ...args]);
+    let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    child.stdout.resume();
     child.on('error', reject);
     child.on('close', (code) => {
-      resolve({ status: code ?? -1, stderr });
+      resolve({ status: code ?? -1, stdout, stderr });
     });
   });
 }
@@ -312,6 +323,33 @@ interface Repetition {
   operatorSteps: OperatorStep[];
   /** drain only: why `kubectl drain` did not complete, when it did not. */
   drainError?: string;
+  /** delete, drain: the switchover's time split at the writer label's move (switchoverSplit). */
+  split?: SwitchoverSplit;
+}
+
+/**
+ * Where a switchover's write gap went: `handOverMs` from fencing the writer to
+ * the writer label's move (the operator's steps: fence, catch-up, promote;
+ * in the floor, the same done by hand), `propagationMs` from the label's move
+ * to the first write acknowledged after it (Service endpoints, kube-proxy,
+ * DNS, the client's next connection — Kubernetes' part). Both from the
+ * operator's 'replication step' log lines, which it writes before each step.
+ */
+interface SwitchoverSplit {
+  handOverMs: number;
+  propagationMs?: number;
+}
+
+function switchoverSplit(steps: readonly OperatorStep[], acks: readonly Ack[], disruptedAt: number): SwitchoverSplit | undefined {
+  const fenced = steps.find((s) => s.type === 'Switchover' && s.step === 'fenceOldPrimary');
+  const moved = steps.find((s) => s.type === 'Switchover' && s.step === 'moveWriter' && fenced !== undefined && s.atMs >= fenced.atMs);
+  if (fenced === undefined || moved === undefined) return undefined;
+  return splitAt(disruptedAt + fenced.atMs, disruptedAt + moved.atMs, acks);
+}
+
+function splitAt(fencedAt: number, movedAt: number, acks: readonly Ack[]): SwitchoverSplit {
+  const first = acks.find((a) => a.at > movedAt);
+  return { handOverMs: round(movedAt - fencedAt), ...(first === undefined ? {} : { propagationMs: round(first.at - movedAt) }) };
 }
 
 async function waitHealthy(): Promise<ClusterPod> {
@@ -379,8 +417,122 @@ async function managedRepetition(scenario: Scenario, repetition: number, passwor
     writeIntervalMs: writeIntervalMs(acks, disruptedAt),
     operatorSteps: steps,
     ...(drainError === undefined ? {} : { drainError }),
+    ...(scenario === 'failover' ? {} : { split: switchoverSplit(steps, acks, disruptedAt) }),
   };
-  log(`${scenario} ${repetition}: ${result.from} → ${result.to ?? '?'}, ${scenario === 'failover' ? `first write ${result.firstWriteMs ?? '-'} ms, ` : ''}gap ${result.gapMs} ms, ${acks.length} acknowledged, ${result.missing.length} missing`);
+  const splitNote = result.split === undefined ? '' : ` (hand-over ${result.split.handOverMs} ms, propagation ${result.split.propagationMs ?? '-'} ms)`;
+  log(`${scenario} ${repetition}: ${result.from} → ${result.to ?? '?'}, ${scenario === 'failover' ? `first write ${result.firstWriteMs ?? '-'} ms, ` : ''}gap ${result.gapMs} ms${splitNote}, ${acks.length} acknowledged, ${result.missing.length} missing`);
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// The floor: the same switchover with an operator that costs nothing
+
+/**
+ * How the floor's repetitions move the writer: between two instances, each
+ * a caught-up replica of the other in turn; the third (the first writer) is
+ * fenced and left out after the first move. It runs with the operator scaled
+ * to 0, after the managed scenarios (it leaves the cluster in a state the
+ * operator did not record).
+ */
+interface FloorState {
+  writer: string;
+  /** Replicas of the writer, configured (the first writer has no replication settings to repoint). */
+  replicas: string[];
+  /** Fenced and out of replication. */
+  idle: string[];
+}
+
+interface FloorRepetition {
+  repetition: number;
+  from: string;
+  to: string;
+  recovered: boolean;
+  gapMs: number;
+  gapStartedAfterMs: number;
+  split: SwitchoverSplit;
+  acknowledged: number;
+  missing: number[];
+  writeIntervalMs: number;
+}
+
+/** Root on an instance over its socket, as the pod's preStop hook does; resolves with the output, rejects with the error. */
+async function rootSql(pod: string, sql: string): Promise<string> {
+  const result = await kubectlAsync([
+    'exec', pod, '-n', namespace, '--', 'sh', '-c', 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" exec mariadb --user=root --protocol=socket -N -B -e "$1"', 'sql', sql,
+  ]);
+  if (result.status !== 0) throw new Error(`${sql} on ${pod} failed: ${result.stderr.trim()}`);
+  return result.stdout.trim();
+}
+
+const podDns = (pod: string): string => `${pod}.${clusterName}-instances.${namespace}.svc.cluster.local`;
+
+/** Makes `pod` a semi-sync replica of `writer`, from its own GTID position (a former writer's own writes included). */
+function repointSql(writer: string): string {
+  return [
+    'STOP SLAVE',
+    'SET GLOBAL rpl_semi_sync_master_enabled = OFF',
+    'SET GLOBAL rpl_semi_sync_slave_enabled = ON',
+    'SET GLOBAL read_only = ON',
+    `CHANGE MASTER TO MASTER_HOST = '${podDns(writer)}', MASTER_USE_GTID = current_pos`,
+    'START SLAVE',
+  ].join('; ');
+}
+
+async function scaleOperator(replicas: number): Promise<void> {
+  kubectl(plane(), ['scale', `deploy/${operatorDeployment}`, '-n', operatorNamespace, `--replicas=${replicas}`]);
+  await eventually(`the operator at ${replicas} pods`, () => {
+    const out = kubectl(plane(), ['get', 'pods', '-n', operatorNamespace, '-o', 'jsonpath={.items[*].metadata.name}']).trim();
+    return (out === '' ? 0 : out.split(' ').length) === replicas ? true : undefined;
+  }, 120_000);
+}
+
+async function floorRepetition(state: FloorState, repetition: number, password: string): Promise<FloorRepetition> {
+  const from = state.writer;
+  const to = state.replicas[0];
+  if (to === undefined) throw new Error(`floor: no replica of ${from} to move the writer to`);
+  const others = [...state.replicas.slice(1), ...state.idle];
+  const client = others[0];
+  if (client === undefined) throw new Error('floor: no third instance to run the client from');
+  const table = `floor_${repetition}`;
+  appSql(client, password, `CREATE TABLE ${table} (n INT PRIMARY KEY, at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6))`);
+  const load = startWrites({ namespace, pod: client, host: writerHost, user, password, database, statement: `INSERT INTO ${table} (n) VALUES` });
+  await eventually('the first acknowledged write', () => (load.acks.length > 0 ? true : undefined), 30_000);
+  await sleep(settleMs);
+  // What the operator's switchover does, each step at the speed of kubectl:
+  // fence, catch-up, promote, repoint the others (before the label, so the
+  // new writer has a semi-sync replica when the first write comes), then the
+  // label move, one kubectl call per pod.
+  const fencedAt = Date.now();
+  const position = await rootSql(from, 'SET GLOBAL read_only = ON; SELECT @@global.gtid_binlog_pos');
+  const reached = await rootSql(to, [
+    `SELECT MASTER_GTID_WAIT('${position}', 30)`,
+    'STOP SLAVE',
+    'SET GLOBAL rpl_semi_sync_slave_enabled = OFF',
+    'SET GLOBAL rpl_semi_sync_master_enabled = ON',
+    'SET GLOBAL read_only = OFF',
+  ].join('; '));
+  if (reached !== '0') throw new Error(`floor: ${to} did not reach ${from}'s ${position} (MASTER_GTID_WAIT: ${reached})`);
+  // The first writer was made writer without replication settings: it stays out.
+  const repointed = state.replicas.length > 1 ? state.replicas.slice(1) : [];
+  const rejoins = repetition > 1 ? [from] : [];
+  await Promise.all([...repointed, ...rejoins].map((pod) => rootSql(pod, repointSql(to))));
+  const movedAt = Date.now();
+  await kubectlAsync(['label', 'pod', from, '-n', namespace, 'flightdeck.t7.io/role=reader', '--overwrite']);
+  await kubectlAsync(['label', 'pod', to, '-n', namespace, 'flightdeck.t7.io/role=writer', '--overwrite']);
+  const recovered = await writesResumed(load, movedAt);
+  const acks = await load.stop();
+  const present = new Set(appSql(client, password, `SELECT n FROM ${table}`).split('\n').map(Number));
+  const gap = longestGap(acks, fencedAt);
+  const result: FloorRepetition = {
+    repetition, from, to, recovered, gapMs: gap.gapMs, gapStartedAfterMs: gap.startedAfterMs, split: splitAt(fencedAt, movedAt, acks),
+    acknowledged: acks.length, missing: acks.filter((a) => !present.has(a.n)).map((a) => a.n), writeIntervalMs: writeIntervalMs(acks, fencedAt),
+  };
+  state.writer = to;
+  state.replicas = [...repointed, ...(repetition > 1 ? [from] : [])];
+  state.idle = repetition > 1 ? state.idle : [...state.idle, from];
+  // The next move goes back to the old writer, which has replication settings from the second move on.
+  state.replicas.sort((a, b) => (a === from ? -1 : b === from ? 1 : 0));
+  log(`floor ${repetition}: ${from} → ${to}, gap ${result.gapMs} ms (by hand ${result.split.handOverMs} ms, propagation ${result.split.propagationMs ?? '-'} ms), ${acks.length} acknowledged, ${result.missing.length} missing`);
   return result;
 }
 
@@ -503,6 +655,23 @@ function summarize(values: readonly number[], goalMs: number, missingTotal: numb
   return { p50Ms: p50, maxMs: max, goalMs, goalMet: max !== undefined && max <= goalMs && missingTotal === 0 && notRecovered === 0, missingTotal, notRecovered };
 }
 
+function spread(values: readonly number[]): { p50Ms?: number; maxMs?: number } {
+  return { p50Ms: percentile(values, 0.5), maxMs: percentile(values, 1) };
+}
+
+/** p50 and max of the hand-over and the propagation of a scenario's switchovers. */
+function splitSummary(rs: readonly Repetition[]): { handOver: { p50Ms?: number; maxMs?: number }; propagation: { p50Ms?: number; maxMs?: number } } {
+  const splits = rs.flatMap((r) => (r.split === undefined ? [] : [r.split]));
+  return {
+    handOver: spread(splits.map((s) => s.handOverMs)),
+    propagation: spread(splits.flatMap((s) => (s.propagationMs === undefined ? [] : [s.propagationMs]))),
+  };
+}
+
+function ratio(ours: number | undefined, floor: number | undefined): number | undefined {
+  return ours === undefined || floor === undefined || floor === 0 ? undefined : Math.round((ours / floor) * 100) / 100;
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'flightdeck-failover-bench-'));
@@ -529,6 +698,16 @@ async function main(): Promise<void> {
     for (const scenario of scenarios) results[scenario].push(await managedRepetition(scenario, r, password));
   }
 
+  const floor: FloorRepetition[] = [];
+  if (floorRepetitions > 0) {
+    log(`floor: the operator scaled to 0, ${floorRepetitions} switchovers by hand`);
+    const writer = await waitHealthy();
+    await scaleOperator(0);
+    const readers = clusterPods(plane(), namespace, clusterName).map((p) => p.metadata.name).filter((n) => n !== writer.metadata.name).sort();
+    const state: FloorState = { writer: writer.metadata.name, replicas: readers, idle: [] };
+    for (let r = 1; r <= floorRepetitions; r++) floor.push(await floorRepetition(state, r, password));
+  }
+
   const missing = (rs: readonly { missing: number[] }[]): number => rs.reduce((sum, r) => sum + r.missing.length, 0);
   const notRecovered = (rs: readonly { recovered: boolean }[]): number => rs.filter((r) => !r.recovered).length;
   const output = {
@@ -548,9 +727,24 @@ async function main(): Promise<void> {
       delete: summarize(results.delete.map((r) => r.gapMs), 1000, missing(results.delete), notRecovered(results.delete)),
       drain: summarize(results.drain.map((r) => r.gapMs), 1000, missing(results.drain), notRecovered(results.drain)),
       baselineDrain: { p50Ms: percentile(baseline.map((r) => r.gapMs), 0.5), maxMs: percentile(baseline.map((r) => r.gapMs), 1), missingTotal: missing(baseline), notRecovered: notRecovered(baseline) },
-      writeIntervalMsP50: percentile([...baseline, ...results.failover, ...results.delete, ...results.drain].map((r) => r.writeIntervalMs), 0.5),
+      floor: {
+        gap: spread(floor.map((r) => r.gapMs)),
+        handOver: spread(floor.map((r) => r.split.handOverMs)),
+        propagation: spread(floor.flatMap((r) => (r.split.propagationMs === undefined ? [] : [r.split.propagationMs]))),
+        missingTotal: missing(floor),
+        notRecovered: notRecovered(floor),
+      },
+      deleteSplit: splitSummary(results.delete),
+      drainSplit: splitSummary(results.drain),
+      oursOverFloor: {
+        deleteGap: ratio(percentile(results.delete.map((r) => r.gapMs), 0.5), percentile(floor.map((r) => r.gapMs), 0.5)),
+        drainGap: ratio(percentile(results.drain.map((r) => r.gapMs), 0.5), percentile(floor.map((r) => r.gapMs), 0.5)),
+        deletePropagation: ratio(splitSummary(results.delete).propagation.p50Ms, percentile(floor.flatMap((r) => (r.split.propagationMs === undefined ? [] : [r.split.propagationMs])), 0.5)),
+        drainPropagation: ratio(splitSummary(results.drain).propagation.p50Ms, percentile(floor.flatMap((r) => (r.split.propagationMs === undefined ? [] : [r.split.propagationMs])), 0.5)),
+      },
+      writeIntervalMsP50: percentile([...baseline, ...results.failover, ...results.delete, ...results.drain, ...floor].map((r) => r.writeIntervalMs), 0.5),
     },
-    repetitionsDetail: { ...results, baseline },
+    repetitionsDetail: { ...results, baseline, floor },
     totalSeconds: Math.round((performance.now() - started) / 1000),
   };
   process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
