@@ -37,6 +37,7 @@ import { PodSeeding } from './pod-seeding.ts';
 import { labelPlan, ownedLabels } from './routing.ts';
 import type { ManagedClusterState } from './state.ts';
 import { instanceStatus, readiness, replicating, type ConditionOutcome } from './status.ts';
+import { nextHealthCheckMs } from './health-check.ts';
 import { growStorage, storageConditionType } from './storage-growth.ts';
 import { StatusRecorder } from './status-recorder.ts';
 import { desiredRestartChecksum, rollingRestartStatus, updateServers, withSettingsError } from './server-updates.ts';
@@ -80,7 +81,6 @@ export async function reconcileManagedCluster(
   const name = cluster.metadata.name;
   const key = keyOf(cluster);
   const names = clusterNames(name, managed);
-  const requeue = { requeueAfterMs: healthCheckIntervalMs };
   const endpoints = {
     writerEndpoint: `${serviceDnsName(names.writerService, namespace)}:${managed.servicePort}`,
     readerEndpoint: `${serviceDnsName(names.readerService, namespace)}:${managed.servicePort}`,
@@ -231,7 +231,7 @@ export async function reconcileManagedCluster(
   if (volatileDue) state.volatileWritten(key, nowMs);
 
   if (outcome.kind === 'operation' && outcome.outcome.kind === 'retry') return { requeueAfterMs: Math.min(healthCheckIntervalMs, 250 * (1 + outcome.outcome.operation.attempt)) };
-  return requeue;
+  return { requeueAfterMs: nextHealthCheckMs(observation, healthCheckIntervalMs) };
 }
 
 /** The lag of each reader that reports one, for the metrics (the writer's own, if any, is left out). */
