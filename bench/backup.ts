@@ -87,6 +87,27 @@ const servers: MariaDBInstance[] = [];
 const connections: mariadb.Connection[] = [];
 let objectStore: ObjectStore | undefined;
 const loadAtStart = loadavg();
+/** Stops what the bench started (the servers run in process groups of their own, so an interrupted bench must stop them). */
+let cleaning: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const conn of connections) {
+      await conn.end().catch((error: unknown) => {
+        log(`closing a connection: ${String(error)}`);
+      });
+    }
+    await objectStore?.stop();
+    for (const server of servers) await stopMariaDB(server);
+    rmSync(dir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the servers`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
 try {
   log(`starting two mariadbd (source, restore target)${storeNames.includes('s3') ? ' and SeaweedFS' : ''} under ${dir}`);
   const [source, target] = await Promise.all([
@@ -262,10 +283,5 @@ try {
   };
   process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
 } finally {
-  for (const conn of connections) await conn.end().catch((error: unknown) => {
-      log(`closing a connection: ${String(error)}`);
-    });
-  await objectStore?.stop();
-  for (const server of servers) await stopMariaDB(server);
-  rmSync(dir, { recursive: true, force: true });
+  await cleanUp();
 }
