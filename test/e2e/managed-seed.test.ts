@@ -143,7 +143,17 @@ describe('managed cluster: replicas seeded from a copy', { timeout: 1_800_000 },
   it("a new cluster's reader is seeded from the first writer", async () => {
     const started = performance.now();
     kubectl(plane(), ['create', 'namespace', namespace]);
-    kubectl(plane(), ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLCluster', metadata: { name, namespace }, spec: { size: '1Gi', readerCount: 1 } }));
+    // Spreading only preferred: the default makes it required while there are
+    // as many nodes as instances, and pods made then would keep a third
+    // instance off both nodes (existing pods' anti-affinity binds new ones).
+    const spread = {
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: { 'flightdeck.t7.io/cluster': name } }, topologyKey: 'kubernetes.io/hostname' } },
+        ],
+      },
+    };
+    kubectl(plane(), ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLCluster', metadata: { name, namespace }, spec: { size: '1Gi', readerCount: 1, affinity: spread } }));
     await instancesReady(2);
     note('new cluster of two Ready', seconds(performance.now() - started));
     assert.equal(writer(), `${name}-0`);
