@@ -124,7 +124,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
 
   // 5. running run
   const lastRun = backup.status?.lastRun;
-  if (lastRun?.result === 'Running') return followRun(context, slots, backup, access, lastRun, ready);
+  if (lastRun?.result === 'Running') return followRun(context, slots, backup, access, lastRun, ready, statusFields(backup));
 
   // 6. due run
   const now = context.now();
@@ -163,10 +163,22 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
     return { requeueAfterMs: startAfter.getTime() - now.getTime() };
   }
   const jobName = backupJobName(owner.name, runId);
+  // The run started already and this reconcile read the backup before its
+  // status said so (the cache lags behind our own write): follow the Job,
+  // never ask for a second slot or write a status without the run.
+  const existing = context.caches.jobs.get(owner.namespace, jobName);
+  if (existing !== undefined) {
+    const path = `${owner.namespace}/${owner.name}/${runId}`;
+    const startTime = existing.metadata.creationTimestamp ?? now.toISOString();
+    const run: LastRun = { id: runId, jobName, result: 'Running', attempts: 1, startTime, path };
+    return followRun(context, slots, backup, access, run, ready, { ...scheduleFields, lastScheduleTime: due.toISOString(), lastRun: run, queued: false, queuePosition: undefined });
+  }
+  if (slots.claimed(`${owner.namespace}/${jobName}`)) return { requeueAfterMs: 1000 };
   const answer = slots.request(key, startAfter, `${owner.namespace}/${jobName}`, runningBackupJobs(context.caches));
   if (!answer.granted) {
     await writeStatus(context, backup, { ...scheduleFields, queued: true, queuePosition: answer.position, queueLength: answer.length }, ready);
-    return { requeueAfterMs: followUpMs };
+    // A Job's end queues the waiting runs at once; this keeps the position shown fresh as runs join ahead.
+    return { requeueAfterMs: Math.min(followUpMs, context.resyncIntervalMs) };
   }
 
   // 8. start
@@ -223,9 +235,10 @@ async function followRun(
   access: ClusterAccess,
   lastRun: LastRun,
   ready: Readiness,
+  /** The status to write the run's end into. */
+  fields: Record<string, unknown>,
 ): Promise<ReconcileOutcome> {
   const owner = ownerOf(backup);
-  const fields = statusFields(backup);
   const jobName = lastRun.jobName ?? backupJobName(owner.name, lastRun.id);
   const job = context.caches.jobs.get(owner.namespace, jobName);
   const now = context.now();
@@ -242,7 +255,11 @@ async function followRun(
   slots.settled(`${owner.namespace}/${jobName}`);
   const pods = context.caches.pods.list(owner.namespace).filter((p) => p.metadata.labels?.[jobNameLabel] === jobName) as JobPod[];
   const outcome = jobOutcome(job, pods);
-  if (outcome.state === 'running') return { requeueAfterMs: followUpMs };
+  if (outcome.state === 'running') {
+    // Status said otherwise (a lagging read): say it runs.
+    if (backup.status?.lastRun?.result !== 'Running') await writeStatus(context, backup, fields, ready);
+    return { requeueAfterMs: followUpMs };
+  }
   await dropJobAccount(owner, access.client);
   const completionTime = outcome.completionTime ?? now.toISOString();
   const durationSeconds = lastRun.startTime === undefined ? undefined : ((new Date(completionTime).getTime() - new Date(lastRun.startTime).getTime()) / 1000).toFixed(3);

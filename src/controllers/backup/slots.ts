@@ -58,6 +58,11 @@ export class BackupSlots {
     return { granted: false, position: position + 1, length: queue.length };
   }
 
+  /** Whether this process created Job `job` and the cache may not show it yet. */
+  claimed(job: string): boolean {
+    return this.#claimed.has(job);
+  }
+
   /** The cache now shows Job `job`: it counts through `running` from here on. */
   settled(job: string): void {
     this.#claimed.delete(job);
