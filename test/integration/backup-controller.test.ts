@@ -1,0 +1,179 @@
+// The MySQLBackup controller against a real kube-apiserver and a real
+// mariadbd, the operator as its own process with --backups-max-concurrent 2.
+// There is no kubelet here, so Jobs never run: what is tested is what the
+// operator decides and creates — the tenancy refusals, the Jobs it makes (and
+// only as many as the limit allows, in queue order), and the least-privilege
+// account each run logs in as. Ending a Job is done by writing its status, as
+// the Job controller would; the run's real work is tested by
+// backup-script.test.ts and test/e2e/backup.test.ts.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as mariadb from 'mariadb';
+import { stringify } from 'yaml';
+import { externalClusterManifests } from '../env/external-cluster.ts';
+import { kubectl, kubectlResult, type KubectlTarget } from '../env/kubectl.ts';
+import type { MariaDBInstance } from '../env/mariadb.ts';
+import { startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
+import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../env/shared.ts';
+
+let env: TestEnvironment | undefined;
+let operator: OperatorProcess | undefined;
+let admin: mariadb.Connection | undefined;
+
+const api = 'flightdeck.t7.io/v1';
+const cluster = { name: 'shared', namespace: 'db-system' };
+
+function k(): KubectlTarget {
+  if (env === undefined) throw new Error('the environment did not start');
+  return env.controlPlane;
+}
+
+function apply(...manifests: object[]): void {
+  kubectl(k(), ['apply', '-f', '-'], manifests.map((m) => stringify(m)).join('---\n'));
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, explain?: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${explain === undefined ? '' : `: ${explain()}`}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+interface BackupObject {
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[]; queued?: boolean; queuePosition?: number; lastRun?: { result: string; message?: string; jobName?: string } };
+}
+
+interface JobObject {
+  metadata: { name: string; labels: Record<string, string>; creationTimestamp: string };
+  status?: { conditions?: unknown[] };
+  spec: { template: { spec: { automountServiceAccountToken: boolean; containers: { env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[] }[] } } };
+}
+
+function backup(name: string, databases?: string[], namespace = 'site-a'): object {
+  return {
+    apiVersion: api,
+    kind: 'MySQLBackup',
+    metadata: { name, namespace },
+    spec: { cluster, ...(databases === undefined ? {} : { databases }), target: { pvc: { claimName: 'backups' } } },
+  };
+}
+
+function getBackup(name: string, namespace = 'site-a'): BackupObject | undefined {
+  const result = kubectlResult(k(), ['get', 'mysqlbackup', name, '-n', namespace, '-o', 'json']);
+  return result.status === 0 ? (JSON.parse(result.stdout) as BackupObject) : undefined;
+}
+
+function backupJobs(namespace = 'site-a'): JobObject[] {
+  const list = JSON.parse(kubectl(k(), ['get', 'jobs', '-n', namespace, '-l', 'flightdeck.t7.io/backup', '-o', 'json'])) as { items: JobObject[] };
+  return list.items;
+}
+
+/** Ends a Job as the Job controller would, without a result in any pod. */
+function endJob(name: string, namespace = 'site-a'): void {
+  const now = new Date().toISOString();
+  const status = {
+    startTime: now,
+    completionTime: now,
+    succeeded: 1,
+    conditions: [
+      { type: 'SuccessCriteriaMet', status: 'True', lastProbeTime: now, lastTransitionTime: now },
+      { type: 'Complete', status: 'True', lastProbeTime: now, lastTransitionTime: now },
+    ],
+  };
+  kubectl(k(), ['patch', 'job', name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+}
+
+before(async () => {
+  env = await startTestEnvironment(1);
+  const server: MariaDBInstance | undefined = env.mariadb[0];
+  assert.ok(server);
+  admin = await mariadb.createConnection({ host: server.host, port: server.port, user: server.adminUser, password: server.adminPassword });
+  for (const ns of ['db-system', 'site-a']) kubectl(k(), ['create', 'namespace', ns]);
+  apply(...externalClusterManifests(server, cluster));
+  apply({ apiVersion: api, kind: 'MySQLDatabase', metadata: { name: 'site-a', namespace: 'site-a' }, spec: { cluster } });
+  operator = await startOperator({
+    kubeconfig: k().kubeconfig,
+    dir: env.dir,
+    args: ['--resync-interval', '2', '--max-retry-delay', '2', '--leader-elect', 'false', '--backups-max-concurrent', '2'],
+  });
+});
+
+after(async () => {
+  await admin?.end();
+  if (operator !== undefined) await stopOperator(operator);
+  if (env !== undefined) await stopTestEnvironment(env);
+});
+
+describe('the MySQLBackup controller', () => {
+  it('refuses a database the namespace does not own, and a whole-cluster backup outside the cluster’s namespace', async () => {
+    apply(backup('foreign', ['other_site']), backup('everything'));
+    const foreign = await eventually('a refusal', () => getBackup('foreign')?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False'));
+    assert.equal(foreign.reason, 'DatabaseNotOwned');
+    assert.match(foreign.message ?? '', /database other_site is not owned by a MySQLDatabase in namespace site-a/);
+    const everything = await eventually('a refusal', () => getBackup('everything')?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False'));
+    assert.equal(everything.reason, 'WholeClusterNotAllowed');
+    assert.deepEqual(backupJobs(), [], 'no Job for a refused backup');
+    kubectl(k(), ['delete', 'mysqlbackup', 'foreign', 'everything', '-n', 'site-a']);
+  });
+
+  it('starts at most two runs at once; the others wait in order, and start as slots free', async () => {
+    await eventually('database site_a', async () => ((await admin?.query<unknown[]>("SHOW DATABASES LIKE 'site_a'"))?.length === 1 ? true : undefined));
+    const names = ['b-one', 'b-two', 'b-three', 'b-four', 'b-five'];
+    apply(...names.map((n) => backup(n, ['site_a'])));
+    await eventually('two Jobs and three queued', () => {
+      const queued = names.filter((n) => getBackup(n)?.status?.queued === true);
+      return backupJobs().length === 2 && queued.length === 3 ? true : undefined;
+    }, 30_000, () => `Jobs ${backupJobs().map((j) => j.metadata.name).join(', ')}; statuses ${names.map((n) => `${n}: ${JSON.stringify(getBackup(n)?.status)}`).join('; ')}`);
+    // Held for a while: never a third.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(backupJobs().length, 2);
+    const running = backupJobs().map((j) => j.metadata.labels['flightdeck.t7.io/backup'] ?? '');
+    const waiting = names.filter((n) => !running.includes(n));
+    // Positions follow the queue's order (due time, then namespace/name), whoever asked first.
+    await eventually('positions 1, 2, 3 in name order', () => {
+      const positions = waiting.map((n) => getBackup(n)?.status?.queuePosition);
+      const byPosition = [...waiting].sort((a, b) => (getBackup(a)?.status?.queuePosition ?? 0) - (getBackup(b)?.status?.queuePosition ?? 0));
+      const created = (n: string): string => kubectl(k(), ['get', 'mysqlbackup', n, '-n', 'site-a', '-o', 'jsonpath={.metadata.creationTimestamp}']);
+      const inQueueOrder = [...waiting].sort((a, b) => created(a).localeCompare(created(b)) || a.localeCompare(b));
+      return [...positions].sort().join() === '1,2,3' && byPosition.join() === inQueueOrder.join() ? true : undefined;
+    });
+    const next = waiting.find((n) => getBackup(n)?.status?.queuePosition === 1);
+    assert.ok(next !== undefined);
+
+    // A run ends without a result: it failed (never a backup), and the first in line starts.
+    const ended = backupJobs()[0];
+    assert.ok(ended);
+    endJob(ended.metadata.name);
+    const endedBackup = ended.metadata.labels['flightdeck.t7.io/backup'] ?? '';
+    const lastRun = await eventually('the ended run recorded', () => {
+      const run = getBackup(endedBackup)?.status?.lastRun;
+      return run?.result === 'Failed' ? run : undefined;
+    });
+    assert.match(lastRun.message ?? '', /ResultMissing/);
+    await eventually(`${next} to start`, () => (backupJobs().some((j) => j.metadata.labels['flightdeck.t7.io/backup'] === next) ? true : undefined));
+    assert.equal(backupJobs().filter((j) => (j.status?.conditions ?? []).length === 0).length, 2, 'still two running');
+  });
+
+  it('gives each Job its own account: read-only on exactly its databases, no service account token', async () => {
+    // A running one: an ended run's account is dropped already.
+    const job = backupJobs().find((j) => (j.status?.conditions ?? []).length === 0);
+    assert.ok(job);
+    const podSpec = job.spec.template.spec;
+    assert.equal(podSpec.automountServiceAccountToken, false);
+    const userVar = podSpec.containers[0]?.env.find((e) => e.name === 'DB_USER');
+    const secretName = userVar?.valueFrom?.secretKeyRef.name;
+    assert.ok(secretName !== undefined);
+    const secret = JSON.parse(kubectl(k(), ['get', 'secret', secretName, '-n', 'site-a', '-o', 'json'])) as { data: Record<string, string>; metadata: { ownerReferences: { kind: string }[] } };
+    assert.equal(secret.metadata.ownerReferences[0]?.kind, 'MySQLBackup');
+    const user = Buffer.from(secret.data.username ?? '', 'base64').toString();
+    assert.match(user, /^fd_job_[0-9a-f]{16}$/);
+    const grants = (await admin?.query<Record<string, string>[]>('SHOW GRANTS FOR ?@?', [user, '%']))?.map((row) => Object.values(row)[0] ?? '') ?? [];
+    assert.deepEqual(grants.map((g) => g.replace(/ IDENTIFIED BY PASSWORD '[^']*'/, '')).sort(), [
+      "GRANT RELOAD, BINLOG MONITOR ON *.* TO `" + user + "`@`%`",
+      "GRANT SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER ON `site\\_a`.* TO `" + user + "`@`%`",
+    ].sort());
+  });
+});
