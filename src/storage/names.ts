@@ -13,10 +13,15 @@ export function validateBucketName(bucket: string): void {
   if (problem !== undefined) throw new Error(`invalid S3 bucket name ${JSON.stringify(bucket)}: it ${problem}`);
 }
 
-/** Keys: 1 to 1024 bytes of UTF-8, without control characters (which XML listings cannot carry). */
+/**
+ * Keys: 1 to 1024 bytes of UTF-8, without control characters (which XML
+ * listings cannot carry) and without '.' or '..' segments, which stores on a
+ * file system (SeaweedFS's filer) refuse or resolve, and which an HTTP
+ * library or proxy may collapse on the way.
+ */
 export function validateObjectKey(key: string): void {
   const bytes = Buffer.byteLength(key, 'utf8');
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  const problem = bytes === 0 ? 'is empty' : bytes > 1024 ? `is ${bytes} bytes long, more than 1024` : /[\u0000-\u001f\u007f]/.test(key) ? 'contains a control character' : !key.isWellFormed() ? 'is not valid Unicode' : undefined;
+  const problem = bytes === 0 ? 'is empty' : bytes > 1024 ? `is ${bytes} bytes long, more than 1024` : /[\u0000-\u001f\u007f]/.test(key) ? 'contains a control character' : !key.isWellFormed() ? 'is not valid Unicode' : key.split('/').some((segment) => segment === '.' || segment === '..') ? "has a '.' or '..' segment" : undefined;
   if (problem !== undefined) throw new Error(`invalid S3 object key ${JSON.stringify(key.slice(0, 100))}: it ${problem}`);
 }

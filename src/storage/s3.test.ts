@@ -61,9 +61,9 @@ describe('names', () => {
     }
   });
 
-  it('accepts keys of 1 to 1024 bytes without control characters', () => {
-    for (const good of ['a', 'site-a/nightly/20261202T030000Z/data.sql.gz', '../x', 'ä'.repeat(512)]) validateObjectKey(good);
-    for (const bad of ['', 'a\nb', 'a\u0000', 'ä'.repeat(513), '\ud800']) assert.throws(() => { validateObjectKey(bad); }, /invalid S3 object key/);
+  it('accepts keys of 1 to 1024 bytes without control characters or dot segments', () => {
+    for (const good of ['a', 'site-a/nightly/20261202T030000Z/data.sql.gz', '..x/.y', 'ä'.repeat(512)]) validateObjectKey(good);
+    for (const bad of ['', 'a\nb', 'a\u0000', 'ä'.repeat(513), '\ud800', '../x', 'a/./b', 'a/..']) assert.throws(() => { validateObjectKey(bad); }, /invalid S3 object key/);
   });
 });
 

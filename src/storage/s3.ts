@@ -168,6 +168,11 @@ export class S3Client {
     }
   }
 
+  /** Deletes an empty bucket (S3 refuses one with objects: BucketNotEmpty). */
+  async deleteBucket(bucket: string, options: RequestOptions = {}): Promise<void> {
+    await this.#consume(await this.#send({ operation: 'DeleteBucket', method: 'DELETE', bucket, signal: options.signal }));
+  }
+
   /** Whether the bucket exists and these credentials may use it; false for 404, S3Error for 403 and others. */
   async bucketExists(bucket: string, options: RequestOptions = {}): Promise<boolean> {
     try {
@@ -368,7 +373,7 @@ export class S3Client {
       }
       const status = answer.statusCode ?? 0;
       if (status >= 200 && status < 300) return answer;
-      const body = request.method === 'HEAD' ? '' : (await readAll(answer, request.operation, request.bucket, request.key, true)).toString('utf8');
+      const body = (await readAll(answer, request.operation, request.bucket, request.key, true)).toString('utf8');
       const error = errorFromAnswer(request.operation, request.bucket, request.key, status, body);
       if (resent && [500, 502, 503, 504].includes(status) && attempt < serverErrorAttempts) {
         await sleep(200 * 2 ** (attempt - 1), undefined, { signal: request.signal });
