@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { maxNodes } from './cluster/addresses.ts';
 import { clusterProcesses, isClusterRunning } from './cluster/cluster.ts';
 import { defaultStorageClassName } from './cluster/storage.ts';
+import { objectStoreBucket, objectStoreSecret } from './cluster/object-store.ts';
 import { devClusterUp, devOperatorRelease, readDevCluster, runningDevCluster } from './devcluster.ts';
 import { devAdminSecret, devDown, devUp, isRunning, processesOf, readDevEnvironment, type Progress } from './devenv.ts';
 import { isAlive } from './processes.ts';
@@ -70,6 +71,7 @@ async function upCluster(nodes: number): Promise<number> {
   kubectl:  eval "$(./bin/flightdeck dev env)"; kubectl get nodes
   operator: helm release ${devOperatorRelease.namespace}/${devOperatorRelease.name}; apply a MySQLCluster and nothing else
   storage:  StorageClass ${defaultStorageClassName} (default): node-local volumes, WaitForFirstConsumer
+  objects:  S3 at ${cluster.objectStore.endpoint}, bucket ${objectStoreBucket}; endpoint and keys in Secret ${objectStoreSecret.namespace}/${objectStoreSecret.name} (AWS_* in dev env)
   images:   ${cluster.images.map((i) => i.name).join(', ')}  (imagePullPolicy: IfNotPresent)
   logs:     ${cluster.dir}
   stop:     ./bin/flightdeck dev down
@@ -112,7 +114,16 @@ function printEnv(): number {
   const cluster = runningDevCluster();
   if (cluster !== undefined) {
     process.stdout.write(
-      [`export KUBECONFIG=${shellQuote(cluster.controlPlane.kubeconfig)}`, `export PATH=${shellQuote(cluster.controlPlane.binDir)}:"$PATH"`, ''].join('\n'),
+      [
+        `export KUBECONFIG=${shellQuote(cluster.controlPlane.kubeconfig)}`,
+        `export PATH=${shellQuote(cluster.controlPlane.binDir)}:"$PATH"`,
+        // The local cluster's object store, for S3 tools run on this machine.
+        `export AWS_ENDPOINT_URL=${shellQuote(cluster.objectStore.endpoint)}`,
+        `export AWS_ACCESS_KEY_ID=${shellQuote(cluster.objectStore.accessKeyId)}`,
+        `export AWS_SECRET_ACCESS_KEY=${shellQuote(cluster.objectStore.secretAccessKey)}`,
+        `export AWS_REGION=${shellQuote(cluster.objectStore.region)}`,
+        '',
+      ].join('\n'),
     );
     return 0;
   }

@@ -1,6 +1,6 @@
 // A small real Kubernetes cluster on this machine: etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler, CoreDNS and the volume provisioner
-// (storage.ts) as processes on the host, and N nodes, each a network namespace with containerd, kubelet and
+// kube-controller-manager, kube-scheduler, CoreDNS, the volume provisioner
+// (storage.ts) and an S3-compatible object store (object-store.ts) as processes on the host, and N nodes, each a network namespace with containerd, kubelet and
 // kube-proxy, joined by a bridge (addresses.ts has the plan). Pods run in real
 // containers (runc) from locally built images (test/env/images).
 //
@@ -24,6 +24,8 @@ import { startKubelet } from './kubelet.ts';
 import { startKubeProxy } from './kubeproxy.ts';
 import { createClusterBridge, createNodeNetwork, deleteClusterBridge, deleteNodeNetwork } from './network.ts';
 import { provisionerBinary, startVolumeProvisioner } from './storage.ts';
+import { objectStoreBinary, stopObjectStore, type ObjectStoreRecord } from '../object-store.ts';
+import { startClusterObjectStore } from './object-store.ts';
 
 export interface LocalClusterNode {
   readonly network: NodeNetwork;
@@ -45,6 +47,8 @@ export interface LocalCluster {
   dns?: StartedProcess;
   /** The dynamic volume provisioner of the default StorageClass (storage.ts). */
   provisioner?: StartedProcess;
+  /** The S3-compatible store on the bridge's address, with the bucket `backups` (object-store.ts). */
+  objectStore?: ObjectStoreRecord;
   readonly nodes: LocalClusterNode[];
   images?: LocalImage[];
   startedAt?: string;
@@ -58,6 +62,7 @@ export type RunningLocalCluster = LocalCluster & {
   scheduler: StartedProcess;
   dns: StartedProcess;
   provisioner: StartedProcess;
+  objectStore: ObjectStoreRecord;
   images: LocalImage[];
   startedAt: string;
 };
@@ -89,7 +94,7 @@ export interface StartLocalClusterOptions {
 export function clusterProcesses(cluster: LocalCluster): StartedProcess[] {
   const nodeProcesses = cluster.nodes.flatMap((n) => [n.kubeProxy, n.kubelet, n.containerd?.process]);
   const plane = cluster.controlPlane === undefined ? [] : [cluster.controlPlane.apiserver, cluster.controlPlane.etcd];
-  return [...nodeProcesses, cluster.provisioner, cluster.dns, cluster.scheduler, cluster.controllerManager, ...plane].filter((p): p is StartedProcess => p !== undefined);
+  return [...nodeProcesses, cluster.objectStore?.process, cluster.provisioner, cluster.dns, cluster.scheduler, cluster.controllerManager, ...plane].filter((p): p is StartedProcess => p !== undefined);
 }
 
 export function isClusterRunning(cluster: LocalCluster): boolean {
@@ -109,8 +114,8 @@ async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
 
 /**
  * etcd and kube-apiserver, then kube-controller-manager, kube-scheduler,
- * CoreDNS and the volume provisioner (with the default StorageClass); each
- * recorded as soon as it runs.
+ * CoreDNS, the volume provisioner (with the default StorageClass) and the
+ * object store (with its bucket and Secret); each recorded as soon as it runs.
  */
 async function startControlPlaneAndControllers(cluster: LocalCluster, network: ClusterNetwork, changed: () => void): Promise<void> {
   const plane = await startControlPlane({ dir: join(cluster.dir, 'controlplane'), address: network.hostAddress });
@@ -125,6 +130,10 @@ async function startControlPlaneAndControllers(cluster: LocalCluster, network: C
     startScheduler(plane, join(cluster.dir, 'kube-scheduler'), record('scheduler')),
     startClusterDns(plane, network, join(cluster.dir, 'controlplane'), record('dns')),
     startVolumeProvisioner(plane, nodesDir(cluster.dir), join(cluster.dir, 'node-volumes'), record('provisioner')),
+    startClusterObjectStore(plane, network, join(cluster.dir, 'object-store'), (store) => {
+      cluster.objectStore = store;
+      changed();
+    }),
   ]);
 }
 
@@ -179,8 +188,9 @@ export async function startLocalCluster(options: StartLocalClusterOptions): Prom
   const cluster: LocalCluster = { dir, nodes: [] };
   const changed = (): void => options.onChange?.(cluster);
   try {
-    const binDir = await step('building or finding Kubernetes binaries and the volume provisioner', () => {
+    const binDir = await step('building or finding Kubernetes binaries, the volume provisioner and the object store', () => {
       provisionerBinary();
+      objectStoreBinary();
       return kubeBinaries();
     });
     cluster.images = await step('building or finding images (pause, MariaDB)', () => clusterImages(binDir));
@@ -324,6 +334,8 @@ export async function stopLocalCluster(cluster: LocalCluster): Promise<void> {
   for (const proc of [cluster.provisioner, cluster.dns, cluster.scheduler, cluster.controllerManager]) {
     if (proc !== undefined) await attempt(() => stopProcess(proc.pid));
   }
+  const objectStore = cluster.objectStore;
+  if (objectStore !== undefined) await attempt(() => stopObjectStore(objectStore));
   const plane = cluster.controlPlane;
   if (plane !== undefined) await attempt(() => stopControlPlane(plane));
   await attempt(() => {
