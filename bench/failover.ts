@@ -550,7 +550,7 @@ async function startManagedCluster(): Promise<string> {
   ];
   kubectl(plane(), ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
   await waitForReady(plane(), 'mysqlcluster', namespace, clusterName, { timeoutMs: 300_000 });
-  await waitForReady(plane(), 'mysqluser', namespace, 'bench-user', { timeoutMs: 120_000 });
+  await waitForReady(plane(), 'mysqluser', namespace, 'bench-user', { timeoutMs: 300_000 });
   return Buffer.from(kubectl(plane(), ['get', 'secret', 'bench-user-connection', '-n', namespace, '-o', 'jsonpath={.data.password}']), 'base64').toString();
 }
 
@@ -699,13 +699,20 @@ async function main(): Promise<void> {
   }
 
   const floor: FloorRepetition[] = [];
+  let floorError: string | undefined;
   if (floorRepetitions > 0) {
     log(`floor: the operator scaled to 0, ${floorRepetitions} switchovers by hand`);
-    const writer = await waitHealthy();
-    await scaleOperator(0);
-    const readers = clusterPods(plane(), namespace, clusterName).map((p) => p.metadata.name).filter((n) => n !== writer.metadata.name).sort();
-    const state: FloorState = { writer: writer.metadata.name, replicas: readers, idle: [] };
-    for (let r = 1; r <= floorRepetitions; r++) floor.push(await floorRepetition(state, r, password));
+    // A failure here ends the floor, not the run: the managed figures above are printed with it.
+    try {
+      const writer = await waitHealthy();
+      await scaleOperator(0);
+      const readers = clusterPods(plane(), namespace, clusterName).map((p) => p.metadata.name).filter((n) => n !== writer.metadata.name).sort();
+      const state: FloorState = { writer: writer.metadata.name, replicas: readers, idle: [] };
+      for (let r = 1; r <= floorRepetitions; r++) floor.push(await floorRepetition(state, r, password));
+    } catch (error) {
+      floorError = error instanceof Error ? error.message : String(error);
+      log(`floor stopped after ${floor.length} repetitions: ${floorError}`);
+    }
   }
 
   const missing = (rs: readonly { missing: number[] }[]): number => rs.reduce((sum, r) => sum + r.missing.length, 0);
@@ -733,6 +740,7 @@ async function main(): Promise<void> {
         propagation: spread(floor.flatMap((r) => (r.split.propagationMs === undefined ? [] : [r.split.propagationMs]))),
         missingTotal: missing(floor),
         notRecovered: notRecovered(floor),
+        ...(floorError === undefined ? {} : { error: floorError }),
       },
       deleteSplit: splitSummary(results.delete),
       drainSplit: splitSummary(results.drain),
