@@ -13,6 +13,7 @@ import type { MySQLBackup, MySQLBackupStatus } from '../../api/mysqlbackup.ts';
 import { maxListedBackups } from '../../api/mysqlbackup.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
 import { clusterKeyOf, InvalidSpecError } from '../../api/normalize.ts';
+import { formatRunId, parseRunId } from '../../backup/manifest.ts';
 import { dueRun, jitteredStart, parseCron, TimeZone } from '../../backup/schedule.ts';
 import { backupGrants } from '../../mysql/job-accounts.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
@@ -36,11 +37,6 @@ export const backupFinalizer = 'flightdeck.t7.io/drop-job-account';
 const jobAppearanceMs = 120_000;
 /** A waiting or running backup looks again at least this often (a Job's end also queues it at once). */
 const followUpMs = 30_000;
-
-/** A run's id: the UTC time it was due, YYYYMMDDTHHMMSSZ. */
-export function runIdOf(due: Date): string {
-  return due.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll(/[-:]/g, '');
-}
 
 function ownerOf(backup: MySQLBackup): JobOwner {
   return { kind: 'MySQLBackup', name: backup.metadata.name, namespace: backup.metadata.namespace ?? 'default', uid: backup.metadata.uid ?? '' };
@@ -133,7 +129,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
   let next: Date | undefined;
   if (schedule === undefined) {
     // One run, due when the object was made; done once lastRun names it.
-    if (lastRun?.id !== runIdOf(created)) due = created;
+    if (lastRun?.id !== formatRunId(created)) due = created;
   } else if (spec.suspend !== true) {
     const since = backup.status?.lastScheduleTime === undefined ? created : new Date(backup.status.lastScheduleTime);
     const run = dueRun(schedule, zone, since, now);
@@ -146,7 +142,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
     await writeStatus(context, backup, { ...scheduleFields, queued: false, queuePosition: undefined }, ready);
     return { requeueAfterMs: next === undefined ? context.resyncIntervalMs : Math.max(1000, next.getTime() - now.getTime()) };
   }
-  const runId = runIdOf(due);
+  const runId = formatRunId(due);
   if (spec.startingDeadlineSeconds !== undefined && now.getTime() - due.getTime() > spec.startingDeadlineSeconds * 1000) {
     slots.withdraw(key);
     return finishRun(context, backup, ready, {
@@ -174,7 +170,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
     return followRun(context, slots, backup, access, run, ready, { ...scheduleFields, lastScheduleTime: due.toISOString(), lastRun: run, queued: false, queuePosition: undefined });
   }
   if (slots.claimed(`${owner.namespace}/${jobName}`)) return { requeueAfterMs: 1000 };
-  const answer = slots.request(key, startAfter, `${owner.namespace}/${jobName}`, runningBackupJobs(context.caches));
+  const answer = slots.request({ key, id: runId, dueAt: due, startAt: startAfter }, `${owner.namespace}/${jobName}`, runningBackupJobs(context.caches));
   if (!answer.granted) {
     await writeStatus(context, backup, { ...scheduleFields, queued: true, queuePosition: answer.position, queueLength: answer.length }, ready);
     // A Job's end queues the waiting runs at once; this keeps the position shown fresh as runs join ahead.
@@ -281,7 +277,7 @@ async function followRun(
   };
   const entry = {
     id: lastRun.id,
-    time: idToTime(lastRun.id),
+    time: parseRunId(lastRun.id).toISOString(),
     completionTime,
     path: lastRun.path ?? `${owner.namespace}/${owner.name}/${lastRun.id}`,
     ...(run.sizeBytes === undefined ? {} : { sizeBytes: run.sizeBytes }),
@@ -306,11 +302,6 @@ async function finishRun(context: ControllerContext, backup: MySQLBackup, ready:
   await writeStatus(context, backup, { ...fields, queued: false, queuePosition: undefined }, ready, [condition]);
   context.events.record(backup, succeeded ? 'Normal' : 'Warning', succeeded ? 'BackupCompleted' : run.result === 'Missed' ? 'BackupMissed' : 'BackupFailed', condition.message);
   return { requeueAfterMs: 1000 };
-}
-
-/** 20261202T030000Z → 2026-12-02T03:00:00Z */
-function idToTime(id: string): string {
-  return `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T${id.slice(9, 11)}:${id.slice(11, 13)}:${id.slice(13, 15)}Z`;
 }
 
 /** Secrets the Job needs that are not there: told before a Job would fail on them. */

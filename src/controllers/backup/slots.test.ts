@@ -1,39 +1,41 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { QueuedRun } from '../../backup/queue.ts';
 import { BackupSlots } from './slots.ts';
 
 const at = (seconds: number): Date => new Date(Date.UTC(2026, 11, 2, 3, 0, seconds));
+const run = (key: string, startAt: Date): QueuedRun => ({ key, id: '20261202T030000Z', dueAt: at(0), startAt });
 
 describe('BackupSlots', () => {
   it('never grants more than maxConcurrent, counting Jobs created but not yet cached', () => {
     const slots = new BackupSlots({ maxConcurrent: 2, jitterSeconds: 300 });
-    assert.deepEqual(slots.request('a/one', at(1), 'a/one-job', new Set()), { granted: true });
-    assert.deepEqual(slots.request('b/two', at(2), 'b/two-job', new Set()), { granted: true });
-    assert.deepEqual(slots.request('c/three', at(3), 'c/three-job', new Set()), { granted: false, position: 1, length: 1 });
+    assert.deepEqual(slots.request(run('a/one', at(1)), 'a/one-job', new Set()), { granted: true });
+    assert.deepEqual(slots.request(run('b/two', at(2)), 'b/two-job', new Set()), { granted: true });
+    assert.deepEqual(slots.request(run('c/three', at(3)), 'c/three-job', new Set()), { granted: false, position: 1, length: 1 });
     // The cache catches up: the same two run.
     slots.settled('a/one-job');
     slots.settled('b/two-job');
-    assert.equal(slots.request('c/three', at(3), 'c/three-job', new Set(['a/one-job', 'b/two-job'])).granted, false);
+    assert.equal(slots.request(run('c/three', at(3)), 'c/three-job', new Set(['a/one-job', 'b/two-job'])).granted, false);
     // One ends: the first in line gets the slot.
-    assert.deepEqual(slots.request('c/three', at(3), 'c/three-job', new Set(['b/two-job'])), { granted: true });
+    assert.deepEqual(slots.request(run('c/three', at(3)), 'c/three-job', new Set(['b/two-job'])), { granted: true });
   });
 
   it('serves waiting runs in order of jittered due time, then name, whoever asks first', () => {
     const slots = new BackupSlots({ maxConcurrent: 1, jitterSeconds: 300 });
     const running = new Set(['x/busy']);
-    slots.request('ns/late', at(50), 'ns/late-job', running);
-    slots.request('ns/b', at(10), 'ns/b-job', running);
-    slots.request('ns/a', at(10), 'ns/a-job', running);
+    slots.request(run('ns/late', at(50)), 'ns/late-job', running);
+    slots.request(run('ns/b', at(10)), 'ns/b-job', running);
+    slots.request(run('ns/a', at(10)), 'ns/a-job', running);
     assert.deepEqual(slots.queue(), ['ns/a', 'ns/b', 'ns/late']);
     // The slot frees; the last in line asks first and is refused.
-    assert.deepEqual(slots.request('ns/late', at(50), 'ns/late-job', new Set()), { granted: false, position: 3, length: 3 });
-    assert.deepEqual(slots.request('ns/a', at(10), 'ns/a-job', new Set()), { granted: true });
+    assert.deepEqual(slots.request(run('ns/late', at(50)), 'ns/late-job', new Set()), { granted: false, position: 3, length: 3 });
+    assert.deepEqual(slots.request(run('ns/a', at(10)), 'ns/a-job', new Set()), { granted: true });
     assert.deepEqual(slots.queue(), ['ns/b', 'ns/late']);
   });
 
   it('lets a withdrawn run leave the queue', () => {
     const slots = new BackupSlots({ maxConcurrent: 1, jitterSeconds: 0 });
-    slots.request('ns/a', at(1), 'ns/a-job', new Set(['x/busy']));
+    slots.request(run('ns/a', at(1)), 'ns/a-job', new Set(['x/busy']));
     slots.withdraw('ns/a');
     assert.deepEqual(slots.queue(), []);
     assert.throws(() => new BackupSlots({ maxConcurrent: 0, jitterSeconds: 0 }), /maxConcurrent/);

@@ -1,12 +1,14 @@
 // The cluster-wide limit on backup Jobs running at once (chart value
 // backups.maxConcurrent), and the queue of runs that wait for a slot, in
-// order of their jittered due time, then namespace/name. It lives in the
+// order of their jittered due time, then namespace/name (compareRuns of
+// src/backup/queue.ts). It lives in the
 // leader's memory: every reconcile of a due backup takes its place again, so
 // a new leader rebuilds the queue from its first pass over the objects.
 //
 // Reconciles of different backups run concurrently, but the check for a free
 // slot and the claim of it happen without an await in between, so two
 // reconciles never both take the last slot.
+import { compareRuns, type QueuedRun } from '../../backup/queue.ts';
 
 export interface BackupSlotSettings {
   /** Backup Jobs that may run at once, in the whole cluster. */
@@ -19,14 +21,9 @@ export const defaultBackupSlotSettings: BackupSlotSettings = { maxConcurrent: 2,
 
 export type SlotAnswer = { readonly granted: true } | { readonly granted: false; readonly position: number; readonly length: number };
 
-interface Waiting {
-  readonly startAfter: number;
-  readonly key: string;
-}
-
 export class BackupSlots {
   readonly settings: BackupSlotSettings;
-  readonly #waiting = new Map<string, Waiting>();
+  readonly #waiting = new Map<string, QueuedRun>();
   /** Jobs created by this process that the Job cache may not show yet: "namespace/job". */
   readonly #claimed = new Set<string>();
 
@@ -38,15 +35,16 @@ export class BackupSlots {
   }
 
   /**
-   * Asks for a slot for the run of backup `key` that may start at
-   * `startAfter`, to be run by Job `job` ("namespace/name"). `running` are
+   * Asks for a slot for `run` (of backup run.key, which may start at
+   * run.startAt), to be run by Job `job` ("namespace/name"). `running` are
    * the backup Jobs the cache shows unfinished. Granted when fewer than
    * maxConcurrent run and no run ahead in the queue waits; the Job then
    * counts as running until `settled` is called for it. Otherwise the run
    * keeps (or takes) its place, and the answer tells where it stands.
    */
-  request(key: string, startAfter: Date, job: string, running: ReadonlySet<string>): SlotAnswer {
-    this.#waiting.set(key, { key, startAfter: startAfter.getTime() });
+  request(run: QueuedRun, job: string, running: ReadonlySet<string>): SlotAnswer {
+    const key = run.key;
+    this.#waiting.set(key, run);
     const active = new Set([...running, ...this.#claimed]);
     const queue = this.queue();
     const position = queue.indexOf(key);
@@ -75,6 +73,6 @@ export class BackupSlots {
 
   /** Waiting backups, first in line first. */
   queue(): string[] {
-    return [...this.#waiting.values()].sort((a, b) => a.startAfter - b.startAfter || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((w) => w.key);
+    return [...this.#waiting.values()].sort(compareRuns).map((w) => w.key);
   }
 }
