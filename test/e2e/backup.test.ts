@@ -200,7 +200,7 @@ describe('backups and restores on the local cluster', () => {
     }
     await sql(`
       CREATE TABLE site_shop.orders (id INT PRIMARY KEY, customer VARCHAR(80), total DECIMAL(10,2), note TEXT) ENGINE=InnoDB;
-      INSERT INTO site_shop.orders SELECT seq, CONCAT('customer ', seq), seq * 1.25, IF(seq % 3 = 0, 'a note\\nwith a newline', NULL) FROM seq_1_to_2000;
+      INSERT INTO site_shop.orders SELECT seq, CONCAT('customer ', seq), seq * 1.25, IF(seq % 3 = 0, 'a note\\nwith a newline', NULL) FROM site_shop.seq_1_to_2000;
       CREATE TABLE site_shop.options (name VARCHAR(64) PRIMARY KEY, value LONGTEXT) ENGINE=InnoDB;
       INSERT INTO site_shop.options VALUES ('siteurl', 'https://site-a.example'), ('blogname', 'Site A');
     `);
