@@ -338,18 +338,26 @@ interface Repetition {
 interface SwitchoverSplit {
   handOverMs: number;
   propagationMs?: number;
+  /** From the label's move having completed (the operator's next step line; in the floor, the second `kubectl label` returning) to the first write after it. */
+  afterLabelledMs?: number;
 }
 
 function switchoverSplit(steps: readonly OperatorStep[], acks: readonly Ack[], disruptedAt: number): SwitchoverSplit | undefined {
   const fenced = steps.find((s) => s.type === 'Switchover' && s.step === 'fenceOldPrimary');
   const moved = steps.find((s) => s.type === 'Switchover' && s.step === 'moveWriter' && fenced !== undefined && s.atMs >= fenced.atMs);
   if (fenced === undefined || moved === undefined) return undefined;
-  return splitAt(disruptedAt + fenced.atMs, disruptedAt + moved.atMs, acks);
+  const next = steps.find((s) => s.type === 'Switchover' && s.step === 'repointReplicas' && s.atMs >= moved.atMs);
+  return splitAt(disruptedAt + fenced.atMs, disruptedAt + moved.atMs, acks, next === undefined ? undefined : disruptedAt + next.atMs);
 }
 
-function splitAt(fencedAt: number, movedAt: number, acks: readonly Ack[]): SwitchoverSplit {
+function splitAt(fencedAt: number, movedAt: number, acks: readonly Ack[], labelledAt?: number): SwitchoverSplit {
   const first = acks.find((a) => a.at > movedAt);
-  return { handOverMs: round(movedAt - fencedAt), ...(first === undefined ? {} : { propagationMs: round(first.at - movedAt) }) };
+  const afterLabelled = labelledAt === undefined ? undefined : acks.find((a) => a.at > labelledAt);
+  return {
+    handOverMs: round(movedAt - fencedAt),
+    ...(first === undefined ? {} : { propagationMs: round(first.at - movedAt) }),
+    ...(afterLabelled === undefined || labelledAt === undefined ? {} : { afterLabelledMs: round(afterLabelled.at - labelledAt) }),
+  };
 }
 
 async function waitHealthy(): Promise<ClusterPod> {
@@ -519,12 +527,13 @@ async function floorRepetition(state: FloorState, repetition: number, password: 
   const movedAt = Date.now();
   await kubectlAsync(['label', 'pod', from, '-n', namespace, 'flightdeck.t7.io/role=reader', '--overwrite']);
   await kubectlAsync(['label', 'pod', to, '-n', namespace, 'flightdeck.t7.io/role=writer', '--overwrite']);
+  const labelledAt = Date.now();
   const recovered = await writesResumed(load, movedAt);
   const acks = await load.stop();
   const present = new Set(appSql(client, password, `SELECT n FROM ${table}`).split('\n').map(Number));
   const gap = longestGap(acks, fencedAt);
   const result: FloorRepetition = {
-    repetition, from, to, recovered, gapMs: gap.gapMs, gapStartedAfterMs: gap.startedAfterMs, split: splitAt(fencedAt, movedAt, acks),
+    repetition, from, to, recovered, gapMs: gap.gapMs, gapStartedAfterMs: gap.startedAfterMs, split: splitAt(fencedAt, movedAt, acks, labelledAt),
     acknowledged: acks.length, missing: acks.filter((a) => !present.has(a.n)).map((a) => a.n), writeIntervalMs: writeIntervalMs(acks, fencedAt),
   };
   state.writer = to;
@@ -660,11 +669,12 @@ function spread(values: readonly number[]): { p50Ms?: number; maxMs?: number } {
 }
 
 /** p50 and max of the hand-over and the propagation of a scenario's switchovers. */
-function splitSummary(rs: readonly Repetition[]): { handOver: { p50Ms?: number; maxMs?: number }; propagation: { p50Ms?: number; maxMs?: number } } {
+function splitSummary(rs: readonly Repetition[]): Record<'handOver' | 'propagation' | 'afterLabelled', { p50Ms?: number; maxMs?: number }> {
   const splits = rs.flatMap((r) => (r.split === undefined ? [] : [r.split]));
   return {
     handOver: spread(splits.map((s) => s.handOverMs)),
     propagation: spread(splits.flatMap((s) => (s.propagationMs === undefined ? [] : [s.propagationMs]))),
+    afterLabelled: spread(splits.flatMap((s) => (s.afterLabelledMs === undefined ? [] : [s.afterLabelledMs]))),
   };
 }
 
@@ -738,6 +748,7 @@ async function main(): Promise<void> {
         gap: spread(floor.map((r) => r.gapMs)),
         handOver: spread(floor.map((r) => r.split.handOverMs)),
         propagation: spread(floor.flatMap((r) => (r.split.propagationMs === undefined ? [] : [r.split.propagationMs]))),
+        afterLabelled: spread(floor.flatMap((r) => (r.split.afterLabelledMs === undefined ? [] : [r.split.afterLabelledMs]))),
         missingTotal: missing(floor),
         notRecovered: notRecovered(floor),
         ...(floorError === undefined ? {} : { error: floorError }),
