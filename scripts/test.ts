@@ -97,8 +97,11 @@ async function main(requested: readonly string[]): Promise<number> {
     let ok = shared.length === 0 || run(`tests: ${selected.join(' + ')}`, process.execPath, testArgs(2, 300_000, shared), env);
     if (ownCluster.length > 0) {
       // The shared environment is not used by these files: its CPU goes to them.
+      // Nor is it named to them: it is stopped, and a file that asks for
+      // e2eCluster() or testEnvironment() must start its own.
       await stop();
-      ok = run('tests: e2e on clusters of their own, one at a time', process.execPath, testArgs(1, 900_000, ownCluster), env) && ok;
+      const ownEnv = Object.fromEntries(Object.entries(env).filter(([name]) => name !== e2eClusterVariable && name !== testEnvVariable));
+      ok = run('tests: e2e on clusters of their own, one at a time', process.execPath, testArgs(1, 900_000, ownCluster), ownEnv) && ok;
     }
     return ok ? 0 : 1;
   } finally {
