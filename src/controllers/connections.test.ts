@@ -15,11 +15,17 @@ function credentials(data: Record<string, string>): SecretObject {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-credentials', namespace: 'shop' }, data };
 }
 
+/** A status whose Ready condition is `status` for `reason`, as the cluster reconciler writes it. */
+function readyCondition(status: 'True' | 'False', reason: string, message: string): MySQLCluster['status'] {
+  return { conditions: [{ type: 'Ready', status, reason, message, lastTransitionTime: '2026-12-02T08:00:00Z' }] };
+}
+
 const managed: MySQLCluster = {
   apiVersion: 'flightdeck.t7.io/v1',
   kind: 'MySQLCluster',
   metadata: { name: 'db', namespace: 'shop' },
   spec: { readerCount: 1, service: { name: 'db-writer', port: 3307 } },
+  status: readyCondition('True', 'Running', 'writer db-0; 2 of 2 instances ready'),
 };
 
 describe('ClusterConnections.connect, managed clusters', () => {
@@ -55,6 +61,33 @@ describe('ClusterConnections.connect, managed clusters', () => {
     const rotated = connections.connect(managed, secrets([credentials({ 'manager-password': encode('m2') })]));
     assert.ok('client' in rotated);
     assert.notEqual(rotated.client, first.client);
+  });
+
+  it('sends nothing while no write could complete: before the cluster reports, with no writer yet, and while no reader could acknowledge', () => {
+    const secret = credentials({ 'manager-password': encode('m1') });
+    const states: readonly [MySQLCluster['status'], string, RegExp][] = [
+      [undefined, 'Initializing', /has not reported its state yet/],
+      [readyCondition('False', 'Initializing', 'no writer yet: 0 of 2 instances ready'), 'Initializing', /no writer yet/],
+      [
+        readyCondition('False', 'NoReaderConnected', 'writer db-0 waits for a reader to acknowledge every write (…) and no reader is connected yet'),
+        'NoReaderConnected',
+        /no reader is connected yet/,
+      ],
+    ];
+    for (const [status, reason, message] of states) {
+      const result = connections.connect({ ...managed, status }, secrets([secret]));
+      assert.ok('problem' in result, reason);
+      assert.equal(result.problem.reason, reason);
+      assert.match(result.problem.message, message);
+    }
+  });
+
+  it('still connects during a switchover or while the writer is away: the statement finds out, and a rest state needs no write', () => {
+    const secret = credentials({ 'manager-password': encode('m1') });
+    for (const reason of ['SwitchingOver', 'FailingOver', 'WriterUnavailable', 'WriterReadOnly']) {
+      const result = connections.connect({ ...managed, status: readyCondition('False', reason, 'moving') }, secrets([secret]));
+      assert.ok('client' in result, reason);
+    }
   });
 
   it('defaults to the cluster name and port 3306 for the writer Service', () => {

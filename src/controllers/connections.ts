@@ -14,6 +14,7 @@ import { clusterIntent } from '../api/normalize.ts';
 import { MySQLClient, type ConnectionOptions, type StatementObserver } from '../mysql/client.ts';
 import type { Informer } from '../runtime/informer.ts';
 import { clusterNames, credentialKeys, serviceDnsName, systemAccounts } from './cluster/managed/builders/names.ts';
+import { writesCannotCompleteReasons } from './cluster/managed/status.ts';
 import { keyOf, secretValue, type SecretObject } from './context.ts';
 
 /** Why the operator cannot talk to a cluster's server; shown as the Ready condition's reason and message. */
@@ -74,6 +75,8 @@ export class ClusterConnections {
           },
         };
       }
+      const notWritable = writesCannotComplete(cluster);
+      if (notWritable !== undefined) return { problem: notWritable };
       const endpoint = { host: serviceDnsName(names.writerService, namespace), port: intent.managed.servicePort };
       const options: ConnectionOptions = { ...endpoint, user: systemAccounts.manager.user, password, poolSize: this.#poolSize };
       return { client: this.#clientFor(keyOf(cluster), options), endpoint };
@@ -136,4 +139,19 @@ export class ClusterConnections {
       this.#logger.warn({ cluster: key, error: error instanceof Error ? error.message : String(error) }, 'closing an old connection pool failed');
     });
   }
+}
+
+/**
+ * Why no write to a managed cluster could complete now, as its Ready
+ * condition says; undefined when one could (or when only a transient state
+ * such as a switchover stands in the way: then the statement finds out).
+ * A write sent anyway would hang: on a new cluster whose writer waits for a
+ * reader's acknowledgement, it would also hold up the copy the first readers
+ * are seeded from, and so wait for ever.
+ */
+function writesCannotComplete(cluster: MySQLCluster): ConnectionProblem | undefined {
+  const ready = cluster.status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready === undefined) return { reason: 'Initializing', message: 'the cluster has not reported its state yet' };
+  if (ready.status === 'True' || !writesCannotCompleteReasons.has(ready.reason)) return undefined;
+  return { reason: ready.reason, message: ready.message };
 }

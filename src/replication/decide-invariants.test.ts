@@ -61,6 +61,7 @@ function randomCluster(random: () => number): ClusterObservation {
     desiredPrimaryIndex: pick([undefined, undefined, 0, count - 1]),
     autoFailover: random() > 0.1,
     failoverAfterMs: 5000,
+    writerSemiSync: true,
     primaryUnreachableSinceMs: pick([undefined, 99_000, 90_000]),
     status: { currentPrimary, operation },
     instances,

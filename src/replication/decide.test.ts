@@ -99,6 +99,29 @@ const situations: Situation[] = [
     reason: /still replicates/,
   },
   {
+    name: 'readers added to a lone writer: its commits start waiting for an acknowledgement',
+    observation: cluster({
+      instances: [instance(0, { server: { ...server({ readOnly: false }), semiSyncSource: { enabled: false, active: false, clients: 0 } } }), replicaInstance(1), replicaInstance(2)],
+    }),
+    expected: { kind: 'configurePrimary', primary: 'db-0' },
+    reason: /semi-synchronous replication should be on on the primary db-0 \(2 readers wanted\)/,
+  },
+  {
+    name: 'every reader removed: the lone writer stops waiting for acknowledgements nobody will send',
+    observation: cluster({ instanceCount: 1, writerSemiSync: false, instances: [healthyPrimary()] }),
+    expected: { kind: 'configurePrimary', primary: 'db-0' },
+    reason: /semi-synchronous replication should be off on the primary db-0 \(0 readers wanted\)/,
+  },
+  {
+    name: 'a lone writer without semi-sync: steady',
+    observation: cluster({
+      instanceCount: 1,
+      writerSemiSync: false,
+      instances: [instance(0, { server: { ...server({ readOnly: false }), semiSyncSource: { enabled: false, active: false, clients: 0 } } })],
+    }),
+    expected: { kind: 'steady' },
+  },
+  {
     name: 'recorded primary has lost its data while a replica has some: blocked, nothing rebuilt',
     observation: cluster({ instances: [instance(0, { server: server({ readOnly: false, pos: '' }) }), replicaInstance(1), replicaInstance(2)] }),
     expected: { kind: 'blocked' },

@@ -154,6 +154,15 @@ export function decide(observation: ClusterObservation): Decision {
     const why = primary.server.readOnly ? 'is read-only' : 'still replicates';
     return { kind: 'configurePrimary', primary: primary.name, reason: `the primary ${primary.name} ${why}` };
   }
+  if (primary.server.semiSyncSource.enabled !== observation.writerSemiSync) {
+    const wanted = observation.writerSemiSync ? 'on' : 'off';
+    const readers = observation.instanceCount - 1;
+    return {
+      kind: 'configurePrimary',
+      primary: primary.name,
+      reason: `semi-synchronous replication should be ${wanted} on the primary ${primary.name} (${readers} reader${readers === 1 ? '' : 's'} wanted)`,
+    };
+  }
 
   return maintainReplicas(observation, primary) ?? (waitReason === undefined ? { kind: 'steady' } : { kind: 'wait', reason: waitReason });
 }

@@ -91,6 +91,7 @@ export function cluster(shape: Partial<ClusterObservation> & { currentPrimary?: 
     desiredPrimaryIndex: undefined,
     autoFailover: true,
     failoverAfterMs: 5_000,
+    writerSemiSync: true,
     primaryUnreachableSinceMs: undefined,
     status: { currentPrimary: 'currentPrimary' in shape ? currentPrimary : 'db-0', operation: undefined },
     ...rest,

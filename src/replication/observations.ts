@@ -147,6 +147,13 @@ export interface ClusterObservation {
   /** How long the primary must stay unreachable before a failover starts. */
   readonly failoverAfterMs: number;
   /**
+   * Whether the writer's commits must wait for a replica's acknowledgement
+   * (semi-sync master on): spec.replication.mode SemiSync and at least one
+   * reader wanted. A lone instance has nobody to wait for, and waiting would
+   * hang its every write. A writer found otherwise is configured again.
+   */
+  readonly writerSemiSync: boolean;
+  /**
    * When the controller first saw the recorded primary unreachable (server
    * undefined) without seeing it reachable since; undefined when it was
    * reachable at the last look. The controller keeps it in memory: a new

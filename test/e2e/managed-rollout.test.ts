@@ -195,6 +195,7 @@ describe('server settings of a managed MySQLCluster on three nodes', () => {
     ];
     kubectl(plane(), ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
     await allInstancesReady(300_000);
+    await waitForReady(plane(), 'mysqldatabase', namespace, 'shop-db', { timeoutMs: 60_000 });
     await waitForReady(plane(), 'mysqluser', namespace, 'shop-app', { timeoutMs: 60_000 });
     kubectl(plane(), ['wait', '-n', namespace, '--for=condition=Ready', 'pod/client', '--timeout=120s']);
     user = 'shop_app';

@@ -160,6 +160,7 @@ export class ProcessCluster implements InstanceAccess, WriterRouting {
       desiredPrimaryIndex: description.spec.desiredPrimaryIndex,
       autoFailover: description.spec.autoFailover,
       failoverAfterMs: description.spec.failoverAfterMs,
+      writerSemiSync: description.members.length > 1,
       primaryUnreachableSinceMs: this.#primaryUnreachableSinceMs,
       status: { currentPrimary: status.currentPrimary, operation: status.operation },
       instances,

@@ -8,6 +8,7 @@ import type { MySQLClient } from '../../../mysql/client.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
 import type { ClusterObservation, RecordedStatus, ServerObservation } from '../../../replication/observations.ts';
 import type { NodeObject } from '../../context.ts';
+import { writerWaitsForReaders } from './builders/config.ts';
 import { labelKeys } from './builders/labels.ts';
 import { mariadbContainer, podDnsName, podIndex, systemAccounts } from './builders/names.ts';
 import type { InstanceClients } from './instance-clients.ts';
@@ -112,6 +113,7 @@ export class ClusterView implements InstanceAccess, WriterRouting {
       desiredPrimaryIndex: managed.desiredPrimaryIndex,
       autoFailover: managed.replication.autoFailover,
       failoverAfterMs: managed.replication.failoverAfterSeconds * 1000,
+      writerSemiSync: writerWaitsForReaders(managed),
       primaryUnreachableSinceMs: this.#o.unreachableSince(primary, primaryReachable, nowMs),
       status,
       instances,

@@ -21,7 +21,7 @@ import type { ClusterObservation } from '../../../replication/observations.ts';
 import { keyOf, type ControllerContext, type NodeObject, type SecretObject } from '../../context.ts';
 import { writeStatus, type Readiness } from '../../status.ts';
 import { managedClusterObjects } from './builders/all.ts';
-import { semiSyncSettings } from './builders/config.ts';
+import { semiSyncSettings, writerWaitsForReaders } from './builders/config.ts';
 import { labelKeys } from './builders/labels.ts';
 import { claimName, clusterNames, serviceDnsName, systemAccounts, type ClusterNames } from './builders/names.ts';
 import { credentialsSecret, passwordsFromSecret, type ClusterPasswords } from './builders/secrets.ts';
@@ -55,7 +55,7 @@ function generatePasswords(): ClusterPasswords {
 function replicationSettings(managed: ManagedServers, passwords: ClusterPasswords): ReplicationSettings {
   const semiSync = semiSyncSettings(managed.replication);
   return {
-    semiSync: semiSync.enabled,
+    semiSync: writerWaitsForReaders(managed),
     semiSyncTimeoutMs: semiSync.timeoutMs,
     semiSyncWaitNoReplica: semiSync.waitNoSlave,
     replicationUser: systemAccounts.replication.user,
@@ -218,7 +218,7 @@ export async function reconcileManagedCluster(
   const readyInstances = statuses.filter((s) => s.ready === true).length;
   state.metrics.setWriter(namespace, name, recordedNow.currentPrimary);
   state.metrics.setReplicationLag(namespace, name, replicationLags(statuses, recordedNow.currentPrimary));
-  const ready: Readiness = readiness(current, outcome, readyInstances);
+  const ready: Readiness = readiness(current, outcome, readyInstances, managed.replication.allowAsyncFallback);
   const replicationCondition = replicating(current, statuses);
   const nowMs = context.now().getTime();
   const volatileDue = state.volatileDue(key, nowMs, volatileStatusIntervalMs);

@@ -36,8 +36,16 @@ export function instanceStatus(instance: InstanceObservation, primary: string | 
   };
 }
 
-/** The Ready condition: can applications write through the writer Service now, and if not, why. */
-export function readiness(observation: ClusterObservation, outcome: ActOutcome, readyInstances: number): ConditionOutcome {
+/** Ready=False reasons under which a write to the cluster would not complete: databases and users wait rather than send one (connections.ts). */
+export const writesCannotCompleteReasons: ReadonlySet<string> = new Set(['Initializing', 'NoReaderConnected']);
+
+/**
+ * The Ready condition: can applications write through the writer Service
+ * now, and if not, why. `asyncFallback`: spec.replication.allowAsyncFallback,
+ * without which a write on a writer that has semi-sync on and no reader
+ * connected waits until one connects.
+ */
+export function readiness(observation: ClusterObservation, outcome: ActOutcome, readyInstances: number, asyncFallback: boolean): ConditionOutcome {
   const primary = observation.status.currentPrimary;
   const operation = observation.status.operation;
   if (operation !== undefined) {
@@ -58,6 +66,15 @@ export function readiness(observation: ClusterObservation, outcome: ActOutcome, 
   }
   if (writer.server.readOnly) return { ready: false, reason: 'WriterReadOnly', message: `writer ${primary} is still read-only` };
   if (!writer.podReady) return { ready: false, reason: 'WriterNotReady', message: `writer ${primary} answers but its pod is not Ready yet` };
+  const semiSync = writer.server.semiSyncSource;
+  if (semiSync.enabled && semiSync.clients === 0 && !asyncFallback) {
+    // Also what keeps a new cluster's first writes from blocking the copy its first readers are seeded from.
+    return {
+      ready: false,
+      reason: 'NoReaderConnected',
+      message: `writer ${primary} waits for a reader to acknowledge every write (spec.replication.allowAsyncFallback is false) and no reader is connected yet; ${readyInstances} of ${observation.instanceCount} instances ready`,
+    };
+  }
   return {
     ready: true,
     reason: 'Running',

@@ -31,6 +31,15 @@ export interface SemiSyncSettings {
   readonly waitPoint: 'AFTER_SYNC';
 }
 
+/**
+ * Whether the writer's commits wait for a reader's acknowledgement: semi-sync
+ * asked for, and at least one reader wanted. A lone writer would wait for
+ * nobody, so every write to a cluster without readers would hang.
+ */
+export function writerWaitsForReaders(managed: ManagedServers): boolean {
+  return managed.replication.mode === 'SemiSync' && managed.readers > 0;
+}
+
 export function semiSyncSettings(replication: ReplicationSettings): SemiSyncSettings {
   return {
     enabled: replication.mode === 'SemiSync',
