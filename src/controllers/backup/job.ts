@@ -11,6 +11,15 @@ import { managedByLabel } from '../context.ts';
 
 export const backupLabel = 'flightdeck.t7.io/backup';
 export const restoreLabel = 'flightdeck.t7.io/restore';
+export const volumeBackupLabel = 'flightdeck.t7.io/volume-backup';
+export const volumeRestoreLabel = 'flightdeck.t7.io/volume-restore';
+/** Jobs with one of these labels take a slot under backups.maxConcurrent: database and files backups share the limit. */
+export const slotTakingLabels: readonly string[] = [backupLabel, volumeBackupLabel];
+
+/** Whether `job` is a backup run of either kind (it takes a slot while it runs). */
+export function takesBackupSlot(job: { metadata: { labels?: Record<string, string> } }): boolean {
+  return slotTakingLabels.some((label) => job.metadata.labels?.[label] !== undefined);
+}
 /** The run id on a backup Job, so a finished Job tells which run it was. */
 export const runIdLabel = 'flightdeck.t7.io/run-id';
 

@@ -24,7 +24,7 @@ import { keyOf, splitKey, type Caches, type ControllerContext, type ControllerDe
 import { writeStatus, type Readiness } from '../status.ts';
 import { ownChanges } from '../worth-reconciling.ts';
 import { dropJobAccount, ensureJobAccount } from './account.ts';
-import { backupJob, backupJobName, backupLabel, type JobOwner } from './job.ts';
+import { backupJob, backupJobName, takesBackupSlot, type JobOwner } from './job.ts';
 import { jobNameLabel, jobOutcome, type JobObject, type JobPod } from './job-status.ts';
 import { pruneBackups } from './prune.ts';
 import { databasesOwnedBy, scopeRefusal } from './scope.ts';
@@ -317,18 +317,18 @@ function missingSecret(context: ControllerContext, backup: MySQLBackup): Readine
   return { ready: false, reason: 'SecretMissing', message: `Secret ${namespace}/${missing.name} (${missing.why}) does not exist` };
 }
 
-/** Unfinished backup Jobs in the whole cluster, as "namespace/name". */
+/** Unfinished backup Jobs of both kinds (databases and files) in the whole cluster, as "namespace/name". */
 export function runningBackupJobs(caches: Pick<Caches, 'jobs'>): Set<string> {
   const running = new Set<string>();
   for (const job of caches.jobs.list()) {
-    if (job.metadata.labels?.[backupLabel] === undefined) continue;
+    if (!takesBackupSlot(job)) continue;
     const ended = (job.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
     if (!ended) running.add(`${job.metadata.namespace ?? ''}/${job.metadata.name}`);
   }
   return running;
 }
 
-function jobEnded(job: JobObject | undefined): boolean {
+export function jobEnded(job: JobObject | undefined): boolean {
   return (job?.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
 }
 
@@ -341,7 +341,7 @@ export function backupController(slots: BackupSlots): ControllerDefinition {
       owns(caches.jobs, 'Jobs owned by MySQLBackup', { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLBackup' }),
       // A backup Job that ends frees a slot: the waiting runs ask again, in their order.
       watches(caches.jobs, 'ended backup Jobs free a slot for waiting MySQLBackups', (_event, job, previous) =>
-        job.metadata.labels?.[backupLabel] !== undefined && jobEnded(job) && !jobEnded(previous) ? slots.queue() : [],
+        takesBackupSlot(job) && jobEnded(job) && !jobEnded(previous) ? slots.waiting('MySQLBackup') : [],
       ),
     ],
   };

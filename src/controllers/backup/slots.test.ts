@@ -40,4 +40,24 @@ describe('BackupSlots', () => {
     assert.deepEqual(slots.queue(), []);
     assert.throws(() => new BackupSlots({ maxConcurrent: 0, jitterSeconds: 0 }), /maxConcurrent/);
   });
+
+  it('shares one limit between MySQLBackup and VolumeBackup runs, in one queue, each kind woken on its own', () => {
+    const slots = new BackupSlots({ maxConcurrent: 1, jitterSeconds: 0 });
+    const running = new Set(['x/busy']);
+    // The same namespace/name in both kinds: two different runs.
+    slots.request(run('ns/site', at(20)), 'ns/site-db-job', running, 'MySQLBackup');
+    slots.request(run('ns/site', at(10)), 'ns/site-files-job', running, 'VolumeBackup');
+    slots.request(run('ns/other', at(30)), 'ns/other-job', running);
+    assert.deepEqual(slots.queue(), ['ns/site', 'ns/site', 'ns/other']);
+    assert.deepEqual(slots.waiting('VolumeBackup'), ['ns/site']);
+    assert.deepEqual(slots.waiting('MySQLBackup'), ['ns/site', 'ns/other']);
+    // The database backup asks first when the slot frees, but the files backup is ahead.
+    assert.deepEqual(slots.request(run('ns/site', at(20)), 'ns/site-db-job', new Set(), 'MySQLBackup'), { granted: false, position: 2, length: 3 });
+    assert.deepEqual(slots.request(run('ns/site', at(10)), 'ns/site-files-job', new Set(), 'VolumeBackup'), { granted: true });
+    // Withdrawing one kind's run leaves the other kind's run of the same name.
+    slots.withdraw('ns/site', 'VolumeBackup');
+    assert.deepEqual(slots.waiting('MySQLBackup'), ['ns/site', 'ns/other']);
+    slots.withdraw('ns/site');
+    assert.deepEqual(slots.queue(), ['ns/other']);
+  });
 });

@@ -19,11 +19,19 @@ export interface BackupSlotSettings {
 
 export const defaultBackupSlotSettings: BackupSlotSettings = { maxConcurrent: 2, jitterSeconds: 300 };
 
+/**
+ * The kind whose run waits: MySQLBackup and VolumeBackup runs share the slots
+ * (one limit for both), but a key (namespace/name) is unique only within a
+ * kind, and each controller wakes only its own waiting runs.
+ */
+export type SlotKind = 'MySQLBackup' | 'VolumeBackup';
+
 export type SlotAnswer = { readonly granted: true } | { readonly granted: false; readonly position: number; readonly length: number };
 
 export class BackupSlots {
   readonly settings: BackupSlotSettings;
-  readonly #waiting = new Map<string, QueuedRun>();
+  /** Keyed by kind and key (waitingKey). */
+  readonly #waiting = new Map<string, { readonly kind: SlotKind; readonly run: QueuedRun }>();
   /** Jobs created by this process that the Job cache may not show yet: "namespace/job". */
   readonly #claimed = new Set<string>();
 
@@ -42,11 +50,11 @@ export class BackupSlots {
    * counts as running until `settled` is called for it. Otherwise the run
    * keeps (or takes) its place, and the answer tells where it stands.
    */
-  request(run: QueuedRun, job: string, running: ReadonlySet<string>): SlotAnswer {
-    const key = run.key;
-    this.#waiting.set(key, run);
+  request(run: QueuedRun, job: string, running: ReadonlySet<string>, kind: SlotKind = 'MySQLBackup'): SlotAnswer {
+    const key = waitingKey(kind, run.key);
+    this.#waiting.set(key, { kind, run });
     const active = new Set([...running, ...this.#claimed]);
-    const queue = this.queue();
+    const queue = this.#ordered().map((w) => waitingKey(w.kind, w.run.key));
     const position = queue.indexOf(key);
     if (position >= 0 && position < this.settings.maxConcurrent - active.size) {
       this.#waiting.delete(key);
@@ -66,13 +74,28 @@ export class BackupSlots {
     this.#claimed.delete(job);
   }
 
-  /** Backup `key` waits no more (deleted, suspended, its run skipped or missed). */
-  withdraw(key: string): void {
-    this.#waiting.delete(key);
+  /** Backup `key` of `kind` waits no more (deleted, suspended, its run skipped or missed). */
+  withdraw(key: string, kind: SlotKind = 'MySQLBackup'): void {
+    this.#waiting.delete(waitingKey(kind, key));
   }
 
-  /** Waiting backups, first in line first. */
+  /** Waiting backups of every kind, first in line first. */
   queue(): string[] {
-    return [...this.#waiting.values()].sort(compareRuns).map((w) => w.key);
+    return this.#ordered().map((w) => w.run.key);
   }
+
+  /** Waiting backups of one kind, first in line first: what its controller wakes when a slot frees. */
+  waiting(kind: SlotKind): string[] {
+    return this.#ordered()
+      .filter((w) => w.kind === kind)
+      .map((w) => w.run.key);
+  }
+
+  #ordered(): { readonly kind: SlotKind; readonly run: QueuedRun }[] {
+    return [...this.#waiting.values()].sort((a, b) => compareRuns(a.run, b.run) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  }
+}
+
+function waitingKey(kind: SlotKind, key: string): string {
+  return `${kind}:${key}`;
 }
