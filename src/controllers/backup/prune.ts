@@ -4,8 +4,8 @@
 // leaves a run without manifest, which nothing takes for a backup. A PVC
 // target is not pruned yet: the operator cannot reach a volume, and the Job
 // that would do it is still to come; its backups stay listed.
-import type { S3Target } from '../../api/backup-target.ts';
-import type { MySQLBackup, MySQLBackupStatus } from '../../api/mysqlbackup.ts';
+import type { BackupTarget, S3Target } from '../../api/backup-target.ts';
+import type { MySQLBackupStatus, RetentionPolicy } from '../../api/mysqlbackup.ts';
 import { parseRunId } from '../../backup/manifest.ts';
 import { retentionOf, selectKept, type KeepReason } from '../../backup/retention.ts';
 import { TimeZone } from '../../backup/time-zone.ts';
@@ -14,9 +14,23 @@ import { secretValue, type ControllerContext } from '../context.ts';
 
 export type CompletedBackup = NonNullable<MySQLBackupStatus['backups']>[number];
 
-export interface PruneResult {
+/** What retention needs of a listed backup, whichever kind made it (MySQLBackup, VolumeBackup). */
+export interface PrunableBackup {
+  readonly id: string;
+  /** The run's folder below the target's prefix or subPath. */
+  readonly path: string;
+  readonly keptBecause?: KeepReason[];
+}
+
+/** What retention needs of the object whose backups they are. */
+export interface RetentionOwner {
+  readonly metadata: { readonly namespace?: string };
+  readonly spec: { readonly timeZone?: string; readonly retention?: RetentionPolicy; readonly target: BackupTarget };
+}
+
+export interface PruneResult<B extends PrunableBackup = CompletedBackup> {
   /** Newest first: those the policy keeps (with the rules that keep them), and those it does not but that are still stored. */
-  readonly kept: CompletedBackup[];
+  readonly kept: B[];
   /** Ids whose objects were deleted. */
   readonly deleted: string[];
   /** Why the deletions stopped, when they did. */
@@ -24,7 +38,7 @@ export interface PruneResult {
 }
 
 /** The S3 client of a backup's target, from the credentials Secret in its namespace. */
-function s3ClientOf(context: ControllerContext, backup: MySQLBackup, s3: S3Target): S3Client {
+function s3ClientOf(context: ControllerContext, backup: RetentionOwner, s3: S3Target): S3Client {
   const namespace = backup.metadata.namespace ?? 'default';
   const secret = context.caches.secrets.get(namespace, s3.credentialsSecret.name);
   const accessKeyId = secretValue(secret, s3.credentialsSecret.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID');
@@ -48,7 +62,7 @@ function s3ClientOf(context: ControllerContext, backup: MySQLBackup, s3: S3Targe
  * whose deletion fails stays listed (and `error` says why): the list never
  * loses a backup whose objects are still there.
  */
-export async function pruneBackups(context: ControllerContext, backup: MySQLBackup, backups: readonly CompletedBackup[]): Promise<PruneResult> {
+export async function pruneBackups<B extends PrunableBackup>(context: ControllerContext, backup: RetentionOwner, backups: readonly B[]): Promise<PruneResult<B>> {
   const byId = new Map(backups.map((b) => [b.id, b]));
   const zone = TimeZone.of(backup.spec.timeZone ?? 'UTC');
   const selection = selectKept(
@@ -57,14 +71,14 @@ export async function pruneBackups(context: ControllerContext, backup: MySQLBack
     context.now(),
     zone,
   );
-  const entry = (id: string): CompletedBackup => {
+  const entry = (id: string): B => {
     const found = byId.get(id);
     if (found === undefined) throw new Error(`retention returned backup ${id}, which was not among those given`);
     return found;
   };
-  const kept: CompletedBackup[] = selection.kept.map(({ backup: b, reasons }) => ({ ...entry(b.id), keptBecause: [...reasons] as KeepReason[] }));
+  const kept: B[] = selection.kept.map(({ backup: b, reasons }) => ({ ...entry(b.id), keptBecause: [...reasons] as KeepReason[] }));
   const undeleted = selection.pruned.map(({ backup: b }) => entry(b.id));
-  const newestFirst = (list: CompletedBackup[]): CompletedBackup[] => list.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const newestFirst = (list: B[]): B[] => list.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   const s3 = backup.spec.target.s3;
   // A volume target: nothing is deleted, so nothing leaves the list.
   if (s3 === undefined || undeleted.length === 0) return { kept: newestFirst([...kept, ...undeleted]), deleted: [] };
