@@ -82,6 +82,13 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
+/** A multipart upload not yet completed or aborted. */
+export interface MultipartUploadInfo {
+  readonly key: string;
+  readonly uploadId: string;
+  readonly initiated: Date;
+}
+
 /** One part of a multipart upload, as completeMultipartUpload needs it. */
 export interface UploadedPart {
   readonly partNumber: number;
@@ -352,6 +359,24 @@ export class S3Client {
   }
 
   /**
+   * Multipart uploads started under `prefix` and neither completed nor
+   * aborted (all pages), in key order: what a writer killed mid-upload
+   * leaves, invisible to listObjectsV2 but holding its parts' storage.
+   */
+  async listMultipartUploads(bucket: string, options: { prefix?: string; signal?: AbortSignal } = {}): Promise<MultipartUploadInfo[]> {
+    const uploads: MultipartUploadInfo[] = [];
+    let markers: { keyMarker: string; uploadIdMarker: string } | undefined;
+    do {
+      const query = { uploads: '', prefix: options.prefix, 'key-marker': markers?.keyMarker, 'upload-id-marker': markers?.uploadIdMarker };
+      const answer = await this.#send({ operation: 'ListMultipartUploads', method: 'GET', bucket, query, signal: options.signal });
+      const page = parseMultipartUploadsPage((await readAll(answer, 'ListMultipartUploads', bucket, undefined)).toString('utf8'), bucket);
+      uploads.push(...page.uploads);
+      markers = page.next;
+    } while (markers !== undefined);
+    return uploads;
+  }
+
+  /**
    * Sends a request and resolves with the answer's head when its status is
    * 2xx (the body still to be read); otherwise reads the error body and throws
    * S3Error. Retries a request with a body known in full on a stale kept-alive
@@ -499,4 +524,20 @@ export function parseListPage(xml: string, bucket: string): ListPage {
   const token = child(result, 'NextContinuationToken')?.text;
   if (truncated && (token === undefined || token === '')) throw new Error(`S3 ListObjectsV2 ${bucket}: a truncated page without NextContinuationToken`);
   return { objects, commonPrefixes, nextContinuationToken: truncated ? token : undefined };
+}
+
+/** A ListMultipartUploadsResult document: its uploads, and the markers of the next page when it is truncated. */
+export function parseMultipartUploadsPage(xml: string, bucket: string): { uploads: MultipartUploadInfo[]; next: { keyMarker: string; uploadIdMarker: string } | undefined } {
+  const result = parseXml(xml);
+  if (result.name !== 'ListMultipartUploadsResult') throw new Error(`S3 ListMultipartUploads ${bucket}: expected a ListMultipartUploadsResult, got <${result.name}>`);
+  const uploads = childrenNamed(result, 'Upload').map((upload): MultipartUploadInfo => ({
+    key: childText(upload, 'Key') ?? '',
+    uploadId: childText(upload, 'UploadId') ?? '',
+    initiated: new Date(childText(upload, 'Initiated') ?? 0),
+  }));
+  if (childText(result, 'IsTruncated') !== 'true') return { uploads, next: undefined };
+  const keyMarker = childText(result, 'NextKeyMarker') ?? '';
+  const uploadIdMarker = childText(result, 'NextUploadIdMarker') ?? '';
+  if (keyMarker === '') throw new Error(`S3 ListMultipartUploads ${bucket}: a truncated page without NextKeyMarker`);
+  return { uploads, next: { keyMarker, uploadIdMarker } };
 }
