@@ -8,7 +8,7 @@ import { objectName, secretKeyReference } from './common.ts';
  * A relative path of plain segments: no leading "/", no "." or ".." segment,
  * so that a prefix or subPath can never climb out of where it points.
  */
-const relativePath = (description: string) =>
+export const relativePath = (description: string) =>
   s.string({
     description,
     minLength: 1,

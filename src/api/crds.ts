@@ -9,6 +9,8 @@ import { mysqlDatabaseRootValidations, mysqlDatabaseSpec, mysqlDatabaseStatus } 
 import { mysqlUserRootValidations, mysqlUserSpec, mysqlUserStatus } from './mysqluser.ts';
 import { mysqlBackupRootValidations, mysqlBackupSpec, mysqlBackupStatus } from './mysqlbackup.ts';
 import { mysqlRestoreRootValidations, mysqlRestoreSpec, mysqlRestoreStatus } from './mysqlrestore.ts';
+import { volumeBackupRootValidations, volumeBackupSpec, volumeBackupStatus } from './volumebackup.ts';
+import { volumeRestoreRootValidations, volumeRestoreSpec, volumeRestoreStatus } from './volumerestore.ts';
 
 interface PrinterColumn {
   name: string;
@@ -143,6 +145,48 @@ export const kinds: readonly KindDefinition[] = [
       clusterColumn,
       { name: 'Backup', type: 'string', jsonPath: '.spec.source.backup.name', description: 'The MySQLBackup restored from.' },
       { name: 'Id', type: 'string', jsonPath: '.status.backupId', description: 'The backup restored.' },
+      { name: 'Complete', type: 'string', jsonPath: '.status.conditions[?(@.type=="Complete")].status', description: 'Whether the restore has completed.' },
+      { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Failed")].reason', description: 'Why the restore failed, if it did.' },
+      ageColumn,
+    ],
+  },
+  {
+    kind: 'VolumeBackup',
+    plural: 'volumebackups',
+    shortNames: ['volumebackup', 'vbk'],
+    description:
+      'Backups of the files of a PersistentVolumeClaim as an archive, once or on a schedule, to an S3-compatible store or a volume, kept by a retention policy. Runs share the cluster-wide limit with MySQLBackups.',
+    spec: volumeBackupSpec,
+    status: volumeBackupStatus,
+    rootValidations: volumeBackupRootValidations,
+    columns: [
+      { name: 'Claim', type: 'string', jsonPath: '.spec.source.claimName', description: 'The PersistentVolumeClaim backed up.' },
+      { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule', description: 'Cron schedule; empty for a one-off backup.' },
+      { name: 'Suspend', type: 'boolean', jsonPath: '.spec.suspend', description: 'Whether new runs are suspended.', priority: 1 },
+      { name: 'Last Success', type: 'date', jsonPath: '.status.lastSuccessfulTime', description: 'When the last successful run completed.' },
+      { name: 'Last Result', type: 'string', jsonPath: '.status.lastRun.result', description: 'Result of the latest run.' },
+      { name: 'Files', type: 'integer', jsonPath: '.status.lastRun.fileCount', description: 'Entries in the latest archive.', priority: 1 },
+      { name: 'Queue', type: 'integer', jsonPath: '.status.queuePosition', description: 'Place in the queue for a slot, when waiting.', priority: 1 },
+      { name: 'Next', type: 'date', jsonPath: '.status.nextScheduleTime', description: 'When the next run is due.', priority: 1 },
+      readyColumn,
+      reasonColumn,
+      ageColumn,
+    ],
+  },
+  {
+    kind: 'VolumeRestore',
+    plural: 'volumerestores',
+    shortNames: ['volumerestore', 'vrs'],
+    description:
+      'One restore of a VolumeBackup archive into a PersistentVolumeClaim, run as a Job. A folder that holds files is never overwritten unless spec.overwrite says so.',
+    spec: volumeRestoreSpec,
+    status: volumeRestoreStatus,
+    rootValidations: volumeRestoreRootValidations,
+    columns: [
+      { name: 'Claim', type: 'string', jsonPath: '.spec.target.claimName', description: 'The PersistentVolumeClaim restored into.' },
+      { name: 'Backup', type: 'string', jsonPath: '.spec.source.backup.name', description: 'The VolumeBackup restored from.' },
+      { name: 'Id', type: 'string', jsonPath: '.status.backupId', description: 'The backup restored.' },
+      { name: 'Files', type: 'integer', jsonPath: '.status.fileCount', description: 'Entries restored.', priority: 1 },
       { name: 'Complete', type: 'string', jsonPath: '.status.conditions[?(@.type=="Complete")].status', description: 'Whether the restore has completed.' },
       { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Failed")].reason', description: 'Why the restore failed, if it did.' },
       ageColumn,

@@ -57,6 +57,49 @@ export const retentionPolicy = s.object(
 );
 export type RetentionPolicy = s.TypeOf<typeof retentionPolicy>;
 
+/**
+ * The fields of a backup kind that say when it runs, how its data is stored
+ * and kept, and its Jobs' limits: shared by MySQLBackup and VolumeBackup.
+ */
+export const scheduledBackupFields = {
+  schedule: s.string({
+    description:
+      'When to back up, as a 5-field cron expression read in spec.timeZone, such as "0 3 * * *" (03:00 every day) or "30 2 * * sun". Omitted: one backup, now. Runs start within backups.jitterSeconds (a chart value) after the scheduled minute, each schedule at its own fixed offset, and wait for a free slot under backups.maxConcurrent.',
+    minLength: 9,
+    maxLength: 128,
+    validations: [
+      {
+        rule: `self.matches('${cronSchedulePattern.replaceAll('\\', '\\\\')}')`,
+        message: 'schedule must be a 5-field cron expression: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12 or jan-dec) day-of-week (0-7 or sun-sat), each "*", a value, a range a-b, a list a,b and optionally /step',
+      },
+    ],
+  }),
+  timeZone: s.string({
+    description:
+      'IANA time zone in which the schedule and the retention\'s days, weeks and months are read, such as Europe/Berlin. Defaults to UTC. A time the clocks skip (a daylight-saving change) runs at the moment of the change; a time that occurs twice runs once, the first time.',
+    default: defaultTimeZone,
+    minLength: 1,
+    maxLength: 64,
+    pattern: '^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$',
+  }),
+  suspend: s.boolean({
+    description: 'Start no new scheduled runs while true; a run already started finishes. Retention still applies. Defaults to false.',
+    default: false,
+  }),
+  startingDeadlineSeconds: s.integer({
+    description:
+      'A run that could not start within this many seconds of its scheduled time (the operator was down, or the queue for a slot was long) is skipped and reported as missed. Unset: a late run still starts, once, however late.',
+    minimum: 60,
+    maximum: 7 * 24 * 3600,
+  }),
+  compression: s.enumeration(compressions, { description: 'gzip (default), zstd (faster, smaller) or none.', default: 'gzip' }),
+  encryption,
+  target: backupTarget,
+  retention: retentionPolicy,
+  activeDeadlineSeconds: activeDeadlineSeconds('one backup run'),
+  resources: jobResources,
+} as const;
+
 export const mysqlBackupSpec = s.object(
   {
     cluster: backupClusterReference,
@@ -81,42 +124,7 @@ export const mysqlBackupSpec = s.object(
         'logical (default): mariadb-dump in one consistent transaction, with the GTID position recorded; works with any cluster. physical: mariadb-backup of a whole managed cluster, taken from a healthy reader when there is one (not available yet).',
       default: 'logical',
     }),
-    schedule: s.string({
-      description:
-        'When to back up, as a 5-field cron expression read in spec.timeZone, such as "0 3 * * *" (03:00 every day) or "30 2 * * sun". Omitted: one backup, now. Runs start within backups.jitterSeconds (a chart value) after the scheduled minute, each schedule at its own fixed offset, and wait for a free slot under backups.maxConcurrent.',
-      minLength: 9,
-      maxLength: 128,
-      validations: [
-        {
-          rule: `self.matches('${cronSchedulePattern.replaceAll('\\', '\\\\')}')`,
-          message: 'schedule must be a 5-field cron expression: minute (0-59) hour (0-23) day-of-month (1-31) month (1-12 or jan-dec) day-of-week (0-7 or sun-sat), each "*", a value, a range a-b, a list a,b and optionally /step',
-        },
-      ],
-    }),
-    timeZone: s.string({
-      description:
-        'IANA time zone in which the schedule and the retention\'s days, weeks and months are read, such as Europe/Berlin. Defaults to UTC. A time the clocks skip (a daylight-saving change) runs at the moment of the change; a time that occurs twice runs once, the first time.',
-      default: defaultTimeZone,
-      minLength: 1,
-      maxLength: 64,
-      pattern: '^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$',
-    }),
-    suspend: s.boolean({
-      description: 'Start no new scheduled runs while true; a run already started finishes. Retention still applies. Defaults to false.',
-      default: false,
-    }),
-    startingDeadlineSeconds: s.integer({
-      description:
-        'A run that could not start within this many seconds of its scheduled time (the operator was down, or the queue for a slot was long) is skipped and reported as missed. Unset: a late run still starts, once, however late.',
-      minimum: 60,
-      maximum: 7 * 24 * 3600,
-    }),
-    compression: s.enumeration(compressions, { description: 'gzip (default), zstd (faster, smaller) or none.', default: 'gzip' }),
-    encryption,
-    target: backupTarget,
-    retention: retentionPolicy,
-    activeDeadlineSeconds: activeDeadlineSeconds('one backup run'),
-    resources: jobResources,
+    ...scheduledBackupFields,
   },
   {
     description: 'Desired state of the MySQLBackup.',
@@ -144,12 +152,12 @@ export const runResults = ['Running', 'Succeeded', 'Failed', 'Missed'] as const;
 export type RunResult = (typeof runResults)[number];
 
 /** A run's id: the UTC time it was due, YYYYMMDDTHHMMSSZ (src/backup/manifest.ts formats and parses it). */
-const runId = (description: string) => s.string({ description, minLength: 16, maxLength: 16, pattern: '^[0-9]{8}T[0-9]{6}Z$' });
+export const runId = (description: string) => s.string({ description, minLength: 16, maxLength: 16, pattern: '^[0-9]{8}T[0-9]{6}Z$' });
 
-const sizeBytes = s.integer({ description: 'Size of the stored backup in bytes (after compression and encryption).', minimum: 0, format: 'int64' });
-const sha256 = s.string({ description: 'SHA-256 of the stored backup object, in hex.', minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$' });
+export const sizeBytes = s.integer({ description: 'Size of the stored backup in bytes (after compression and encryption).', minimum: 0, format: 'int64' });
+export const sha256 = s.string({ description: 'SHA-256 of the stored backup object, in hex.', minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$' });
 const gtidPosition = s.string({ description: 'GTID position of the server at the consistent point of the backup (gtid_binlog_pos), for point-in-time recovery and replicas.', maxLength: 4096 });
-const runPath = s.string({
+export const runPath = s.string({
   description: "The run's folder in the target, below its prefix or subPath: <namespace>/<backup name>/<run id>. A MySQLRestore's source.path takes it.",
   maxLength: 512,
 });
@@ -174,7 +182,7 @@ const lastRun = s.object(
   { description: 'The latest run, finished or not.', required: ['id', 'result'] },
 );
 
-const retentionReasons = ['last', 'age', 'daily', 'weekly', 'monthly', 'newest'] as const;
+export const retentionReasons = ['last', 'age', 'daily', 'weekly', 'monthly', 'newest'] as const;
 
 const completedBackup = s.object(
   {
