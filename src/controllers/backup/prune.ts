@@ -38,7 +38,7 @@ export interface PruneResult<B extends PrunableBackup = CompletedBackup> {
 }
 
 /** The S3 client of a backup's target, from the credentials Secret in its namespace. */
-function s3ClientOf(context: ControllerContext, backup: RetentionOwner, s3: S3Target): S3Client {
+export function s3ClientOf(context: ControllerContext, backup: RetentionOwner, s3: S3Target): S3Client {
   const namespace = backup.metadata.namespace ?? 'default';
   const secret = context.caches.secrets.get(namespace, s3.credentialsSecret.name);
   const accessKeyId = secretValue(secret, s3.credentialsSecret.accessKeyIdKey ?? 'AWS_ACCESS_KEY_ID');
