@@ -246,3 +246,99 @@ export function parseManifest(text: string, where: string, expectedId?: string):
     tables,
   };
 }
+
+// ---------------------------------------------------------------- files (VolumeBackup)
+//
+// A VolumeBackup's run folder holds files.tar[.gz|.zst][.enc] (a POSIX tar of
+// the volume's folder: numeric owners, modes, modification times, symbolic
+// links; no device files, sockets or pipes) and then manifest.json, last.
+
+/** The manifest kind of a files backup; database dumps have none (or "logical"). */
+export const filesManifestKind = 'files';
+
+/** The archive's name: files.tar, then .gz or .zst, then .enc when encrypted. */
+export function filesDataFileName(compression: Compression, encrypted: boolean): string {
+  const extension = { gzip: '.gz', zstd: '.zst', none: '' }[compression];
+  return `files.tar${extension}${encrypted ? '.enc' : ''}`;
+}
+
+export interface FilesManifest {
+  readonly formatVersion: typeof manifestFormatVersion;
+  readonly kind: typeof filesManifestKind;
+  readonly id: string;
+  readonly compression: Compression;
+  readonly encrypted: boolean;
+  readonly dataFile: string;
+  /** Size and SHA-256 (hex) of the stored archive, after compression and encryption. */
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  /** Files, directories and symbolic links in the archive. */
+  readonly fileCount: number;
+  /** Bytes of its regular files, uncompressed. */
+  readonly contentBytes: number;
+  /** SHA-256 over the sorted description of every entry (flightdeck-backup's describe_tree), which a restore computes again. */
+  readonly contentSha256: string;
+  readonly startTime: string;
+  readonly completionTime: string;
+}
+
+/** Parses and checks a files backup's manifest.json, as parseManifest does a dump's. */
+export function parseFilesManifest(text: string, where: string, expectedId?: string): FilesManifest {
+  const fail = (problem: string): never => {
+    throw new InvalidManifestError(`${manifestFileName} of ${where}`, problem);
+  };
+  if (Buffer.byteLength(text, 'utf8') > maxManifestBytes) fail(`larger than ${maxManifestBytes} bytes`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return fail(`not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!isObject(raw)) return fail('not a JSON object');
+  const m = raw;
+  const text_ = (field: string, pattern: RegExp, max: number): string => {
+    const value = m[field];
+    if (typeof value !== 'string' || value.length > max || !pattern.test(value)) return fail(`${field} ${shown(value)} is not valid`);
+    return value;
+  };
+  const count = (field: string): number => {
+    const value = m[field];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return fail(`${field} must be a whole number ≥ 0, not ${JSON.stringify(value)}`);
+    return value;
+  };
+  if (m.formatVersion !== manifestFormatVersion) fail(`format ${JSON.stringify(m.formatVersion)} is not ${manifestFormatVersion}; a newer operator may have written it`);
+  if (m.kind !== filesManifestKind) fail(`kind ${shown(m.kind)} is not ${filesManifestKind}: not a files backup`);
+  const id = text_('id', runIdPattern, 16);
+  if (!isRunId(id)) fail(`id ${id} names no real time`);
+  if (expectedId !== undefined && id !== expectedId) fail(`id ${id} is not the run's own id ${expectedId}`);
+  const compression = m.compression;
+  if (typeof compression !== 'string' || !(compressions as readonly string[]).includes(compression)) return fail(`compression ${JSON.stringify(compression)} is not one of ${compressions.join(', ')}`);
+  const encrypted = m.encrypted;
+  if (typeof encrypted !== 'boolean') return fail(`encrypted must be true or false, not ${JSON.stringify(encrypted)}`);
+  const dataFile = text_('dataFile', /^files\.tar/, 64);
+  const expectedFile = filesDataFileName(compression as Compression, encrypted);
+  if (dataFile !== expectedFile) fail(`dataFile ${dataFile} should be ${expectedFile} for compression ${compression}${encrypted ? ', encrypted' : ''}`);
+  const sizeBytes = count('sizeBytes');
+  const sha256 = text_('sha256', /^[0-9a-f]{64}$/, 64);
+  const fileCount = count('fileCount');
+  const contentBytes = count('contentBytes');
+  const contentSha256 = text_('contentSha256', /^[0-9a-f]{64}$/, 64);
+  const startTime = text_('startTime', timePattern, 40);
+  const completionTime = text_('completionTime', timePattern, 40);
+  if (Date.parse(completionTime) < Date.parse(startTime)) fail(`completionTime ${completionTime} is before startTime ${startTime}`);
+  return {
+    formatVersion: manifestFormatVersion,
+    kind: filesManifestKind,
+    id,
+    compression: compression as Compression,
+    encrypted,
+    dataFile,
+    sizeBytes,
+    sha256,
+    fileCount,
+    contentBytes,
+    contentSha256,
+    startTime,
+    completionTime,
+  };
+}
