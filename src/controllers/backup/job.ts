@@ -22,6 +22,8 @@ export function takesBackupSlot(job: { metadata: { labels?: Record<string, strin
 }
 /** The run id on a backup Job, so a finished Job tells which run it was. */
 export const runIdLabel = 'flightdeck.t7.io/run-id';
+/** Which attempt of its run a backup Job is (1, 2, 3). */
+export const attemptLabel = 'flightdeck.t7.io/attempt';
 
 /** The container's name; the pod failure policy and result reading refer to it. */
 export const workContainer = 'work';
@@ -68,6 +70,8 @@ interface CommonJobInput {
 
 export interface BackupJobInput extends CommonJobInput {
   readonly runId: string;
+  /** Which attempt of the run this Job is: 1 for the first (src/backup/run-decision.ts retries a failed one). */
+  readonly attempt?: number;
   /** Empty: every database the account sees but the system ones. */
   readonly databases: readonly string[];
   readonly compression: Compression;
@@ -121,8 +125,9 @@ export function jobName(base: string, suffix: string): string {
   return `${base.slice(0, keep).replace(/-+$/, '')}-${hash}-${suffix}`;
 }
 
-export function backupJobName(backup: string, runId: string): string {
-  return jobName(backup, runId.toLowerCase());
+/** Attempt 1 of a run is `<backup>-<run id>`; a retry adds its number (`-2`, `-3`), so every attempt keeps its own Job and logs. */
+export function backupJobName(backup: string, runId: string, attempt = 1): string {
+  return jobName(backup, attempt === 1 ? runId.toLowerCase() : `${runId.toLowerCase()}-${attempt}`);
 }
 
 export function restoreJobName(restore: string): string {
@@ -263,11 +268,15 @@ function buildJob(input: CommonJobInput, name: string, labels: Record<string, st
 }
 
 export function backupJob(input: BackupJobInput): JobManifest {
-  return buildJob(input, backupJobName(input.owner.name, input.runId), { [backupLabel]: input.owner.name, [runIdLabel]: input.runId.toLowerCase() }, 'backup', [
+  const attempt = input.attempt ?? 1;
+  const job = buildJob(input, backupJobName(input.owner.name, input.runId, attempt), { [backupLabel]: input.owner.name, [runIdLabel]: input.runId.toLowerCase(), [attemptLabel]: String(attempt) }, 'backup', [
     { name: 'BACKUP_ID', value: input.runId },
     { name: 'BACKUP_DATABASES', value: input.databases.join('\n') },
     { name: 'BACKUP_COMPRESSION', value: input.compression },
   ]);
+  // One pod per attempt: a failed attempt goes back to the queue (run-decision.ts) rather than holding its slot through pod retries.
+  job.spec.backoffLimit = 0;
+  return job;
 }
 
 export function restoreJob(input: RestoreJobInput): JobManifest {
