@@ -34,7 +34,7 @@ describe('jobOutcome', () => {
       pod('p2', '2026-12-02T03:02:00Z', JSON.stringify({ result: 'Failed', reason: 'BackupFailed', message: 'second' }), 1),
       pod('p1', '2026-12-02T03:01:00Z', failedFirst, 1),
     ]);
-    assert.deepEqual(outcome, { state: 'failed', reason: 'BackupFailed', message: 'second', completionTime: '2026-12-02T03:05:00Z' });
+    assert.deepEqual(outcome, { state: 'failed', reason: 'BackupFailed', message: 'second', completionTime: '2026-12-02T03:05:00Z', refused: false });
   });
 
   it('says why a Job failed without a result (deadline, killed pods)', () => {
@@ -44,6 +44,21 @@ describe('jobOutcome', () => {
     assert.ok(outcome.state === 'failed');
     assert.equal(outcome.reason, 'DeadlineExceeded');
     assert.match(outcome.message, /longer than specified deadline/);
+  });
+
+  it('tells a refusal (the pod failure policy failed the Job on exit status 2) from a failure a retry may fix', () => {
+    const refusedJob: JobObject = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'nightly-20261202t030000z', namespace: 'site-a' },
+      status: { conditions: [{ type: 'Failed', status: 'True', reason: 'PodFailurePolicy', message: 'Container work for pod site-a/p1 failed with exit code 2 matching FailJob rule at index 0', lastTransitionTime: '2026-12-02T03:06:00Z' }] },
+    };
+    const refused = jobOutcome(refusedJob, [pod('p1', '2026-12-02T03:05:59Z', JSON.stringify({ result: 'Failed', reason: 'DatabaseNotFound', message: 'database x does not exist' }), 2)]);
+    assert.deepEqual(refused, { state: 'failed', reason: 'DatabaseNotFound', message: 'database x does not exist', completionTime: '2026-12-02T03:06:00Z', refused: true });
+    const killed = jobOutcome(job([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }]), [pod('p1', '2026-12-02T03:01:00Z', undefined, 137)]);
+    assert.ok(killed.state === 'failed');
+    assert.equal(killed.refused, false);
+    assert.equal(killed.reason, 'BackoffLimitExceeded');
   });
 
   it('never takes a complete Job without a result for a backup', () => {

@@ -6,7 +6,7 @@ import { workContainer } from './job.ts';
 
 export interface JobObject extends KubeObject {
   status?: {
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }[];
     startTime?: string;
     completionTime?: string;
     active?: number;
@@ -42,7 +42,14 @@ export interface ScriptResult {
 export type JobOutcome =
   | { readonly state: 'running' }
   | { readonly state: 'succeeded'; readonly result: ScriptResult; readonly completionTime?: string | undefined }
-  | { readonly state: 'failed'; readonly reason: string; readonly message: string; readonly completionTime?: string | undefined };
+  | {
+      readonly state: 'failed';
+      readonly reason: string;
+      readonly message: string;
+      readonly completionTime?: string | undefined;
+      /** The script refused (exit status 2, failing the Job through its pod failure policy): no retry can change that. */
+      readonly refused: boolean;
+    };
 
 /** The result line in a termination message, or undefined when there is none (the pod was killed, say). */
 export function parseScriptResult(message: string | undefined): ScriptResult | undefined {
@@ -86,14 +93,17 @@ export function jobOutcome(job: JobObject, pods: readonly JobPod[]): JobOutcome 
   const result = latestResult(pods);
   if (complete !== undefined) {
     if (result?.result === 'Completed') return { state: 'succeeded', result, completionTime };
-    return { state: 'failed', reason: 'ResultMissing', message: `Job ${job.metadata.name} completed but left no result in its pod's termination message`, completionTime };
+    return { state: 'failed', reason: 'ResultMissing', message: `Job ${job.metadata.name} completed but left no result in its pod's termination message`, completionTime, refused: false };
   }
   if (failed !== undefined) {
+    // A failed Job has no completionTime; the condition's transition is when it ended.
+    const endTime = completionTime ?? failed.lastTransitionTime;
+    const refused = failed.reason === 'PodFailurePolicy';
     if (result?.result === 'Failed') {
-      return { state: 'failed', reason: result.reason ?? 'Failed', message: result.message ?? 'the Job failed', completionTime };
+      return { state: 'failed', reason: result.reason ?? 'Failed', message: result.message ?? 'the Job failed', completionTime: endTime, refused };
     }
     // Deadline exceeded, backoff limit reached with pods killed: the Job says why.
-    return { state: 'failed', reason: failed.reason ?? 'JobFailed', message: `Job ${job.metadata.name} failed: ${failed.message ?? failed.reason ?? 'no reason given'}`, completionTime };
+    return { state: 'failed', reason: failed.reason ?? 'JobFailed', message: `Job ${job.metadata.name} failed: ${failed.message ?? failed.reason ?? 'no reason given'}`, completionTime: endTime, refused };
   }
   return { state: 'running' };
 }
