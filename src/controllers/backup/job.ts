@@ -50,7 +50,7 @@ export interface JobCredentials {
 }
 
 export interface JobOwner {
-  readonly kind: 'MySQLBackup' | 'MySQLRestore';
+  readonly kind: 'MySQLBackup' | 'MySQLRestore' | 'VolumeBackup' | 'VolumeRestore';
   readonly name: string;
   readonly namespace: string;
   readonly uid: string;
@@ -91,7 +91,7 @@ interface EnvVar {
 interface Volume {
   name: string;
   secret?: { secretName: string; defaultMode: number; items: { key: string; path: string }[] };
-  persistentVolumeClaim?: { claimName: string };
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
   emptyDir?: { sizeLimit?: string };
 }
 
@@ -207,19 +207,60 @@ function buildJob(input: CommonJobInput, name: string, labels: Record<string, st
     volumeMounts.push({ name: 'encryption-key', mountPath: mounts.encryption, readOnly: true });
     env.push({ name: 'ENCRYPTION_KEY_FILE', value: `${mounts.encryption}/key` });
   }
+  return jobShell(input.owner, name, labels, input.activeDeadlineSeconds, {
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: mysqlUid,
+      runAsGroup: mysqlUid,
+      // A volume target is written as this group.
+      fsGroup: mysqlUid,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    container: {
+      image: input.image,
+      command: ['flightdeck-backup', command],
+      env,
+      volumeMounts,
+      resources: input.resources ?? defaultJobResources,
+      securityContext: {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      },
+    },
+    volumes,
+  });
+}
+
+interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
+
+/** What differs between the Jobs' pods: who the work runs as, its container, its volumes, where it may run. */
+interface PodParts {
+  readonly securityContext: Record<string, unknown>;
+  readonly container: { image: string; command: string[]; env: EnvVar[]; volumeMounts: VolumeMount[]; resources: unknown; securityContext: Record<string, unknown> };
+  readonly volumes: Volume[];
+  readonly affinity?: Record<string, unknown>;
+}
+
+/** The Job around a pod: owner, labels, deadline, bounded retries, failure policy, no token, one container named workContainer. */
+function jobShell(owner: JobOwner, name: string, labels: Record<string, string>, activeDeadlineSeconds: number, pod: PodParts): JobManifest {
   const allLabels = { ...managedByLabel, ...labels };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
       name,
-      namespace: input.owner.namespace,
+      namespace: owner.namespace,
       labels: allLabels,
-      ownerReferences: [{ apiVersion, kind: input.owner.kind, name: input.owner.name, uid: input.owner.uid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [{ apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: {
       backoffLimit: jobBackoffLimit,
-      activeDeadlineSeconds: input.activeDeadlineSeconds,
+      activeDeadlineSeconds,
       ttlSecondsAfterFinished: finishedJobTtlSeconds,
       podFailurePolicy: {
         rules: [
@@ -235,32 +276,17 @@ function buildJob(input: CommonJobInput, name: string, labels: Record<string, st
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: mysqlUid,
-            runAsGroup: mysqlUid,
-            // A volume target is written as this group.
-            fsGroup: mysqlUid,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: pod.securityContext,
+          ...(pod.affinity === undefined ? {} : { affinity: pod.affinity }),
           containers: [
             {
               name: workContainer,
-              image: input.image,
               imagePullPolicy: 'IfNotPresent',
-              command: ['flightdeck-backup', command],
-              env,
-              volumeMounts,
-              resources: input.resources ?? defaultJobResources,
+              ...pod.container,
               terminationMessagePolicy: 'File',
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
             },
           ],
-          volumes,
+          volumes: pod.volumes,
         },
       },
     },
@@ -284,4 +310,128 @@ export function restoreJob(input: RestoreJobInput): JobManifest {
     { name: 'RESTORE_DATABASES', value: input.databases.map((d) => `${d.from}\t${d.to}`).join('\n') },
     { name: 'RESTORE_OVERWRITE', value: String(input.overwrite) },
   ]);
+}
+
+// ---------------------------------------------------------------- files (VolumeBackup, VolumeRestore)
+
+/** A folder of a PersistentVolumeClaim in the Job's namespace. */
+export interface VolumeFolder {
+  readonly claimName: string;
+  readonly subPath?: string | undefined;
+}
+
+interface FilesJobInput {
+  readonly owner: JobOwner;
+  readonly image: string;
+  readonly target: BackupTarget;
+  /** The run's folder below the target's prefix or subPath: <namespace>/<backup>/<id>. */
+  readonly runPath: string;
+  readonly encryptionKey?: { readonly secretName: string; readonly key: string } | undefined;
+  readonly activeDeadlineSeconds: number;
+  readonly resources?: unknown;
+  /** The node the pod must run on: a ReadWriteOnce claim in use is attached there (volume-backup/node-choice.ts). */
+  readonly nodeName?: string | undefined;
+}
+
+export interface FilesBackupJobInput extends FilesJobInput {
+  readonly runId: string;
+  readonly source: VolumeFolder;
+  readonly compression: Compression;
+}
+
+export interface FilesRestoreJobInput extends FilesJobInput {
+  readonly volume: VolumeFolder;
+  readonly overwrite: boolean;
+}
+
+const volumeMounts_ = { source: '/source', volume: '/volume' };
+
+/**
+ * Files keep their owners: a site's uploads belong to www-data, or to any
+ * uid its image runs as, often readable by it alone. So the work runs as
+ * root, but with the capabilities its job needs and no others: reading any
+ * file (DAC_READ_SEARCH) for a backup; giving files their owners and modes
+ * back (CHOWN, FOWNER, FSETID) and writing into any folder (DAC_OVERRIDE) for
+ * a restore. No fsGroup: the kubelet would change the group of every file on
+ * the volume to it.
+ */
+function filesPodSecurity(capabilities: readonly string[]): { pod: Record<string, unknown>; container: Record<string, unknown> } {
+  return {
+    pod: { runAsNonRoot: false, runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } },
+    container: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: [...capabilities] } },
+  };
+}
+
+function requiredNode(nodeName: string | undefined): Record<string, unknown> | undefined {
+  if (nodeName === undefined) return undefined;
+  return { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }] } } };
+}
+
+function folderPath(mountPath: string, folder: VolumeFolder): string {
+  return folder.subPath === undefined || folder.subPath === '' ? mountPath : `${mountPath}/${folder.subPath}`;
+}
+
+function filesJob(input: FilesJobInput, name: string, labels: Record<string, string>, command: 'files-backup' | 'files-restore', work: { env: EnvVar[]; volumes: Volume[]; volumeMounts: VolumeMount[]; capabilities: string[] }): JobManifest {
+  const target = targetWiring(input.target, input.runPath);
+  const env: EnvVar[] = [
+    { name: 'LOCATION', value: target.location },
+    { name: 'RESULT_FILE', value: '/dev/termination-log' },
+    { name: 'TMPDIR', value: mounts.tmp },
+    { name: 'HOME', value: mounts.tmp },
+    ...target.env,
+    ...work.env,
+  ];
+  const volumes: Volume[] = [{ name: 'tmp', emptyDir: {} }, ...target.volumes, ...work.volumes];
+  const volumeMounts: VolumeMount[] = [{ name: 'tmp', mountPath: mounts.tmp }, ...target.volumeMounts, ...work.volumeMounts];
+  if (input.encryptionKey !== undefined) {
+    volumes.push({ name: 'encryption-key', secret: { secretName: input.encryptionKey.secretName, defaultMode: 0o400, items: [{ key: input.encryptionKey.key, path: 'key' }] } });
+    volumeMounts.push({ name: 'encryption-key', mountPath: mounts.encryption, readOnly: true });
+    env.push({ name: 'ENCRYPTION_KEY_FILE', value: `${mounts.encryption}/key` });
+  }
+  // Writing a backup into a volume target whose folders a database backup Job made (uid 999, mode 700) needs it too.
+  const capabilities = input.target.pvc === undefined ? work.capabilities : [...new Set([...work.capabilities, 'DAC_OVERRIDE'])];
+  const security = filesPodSecurity(capabilities);
+  const affinity = requiredNode(input.nodeName);
+  return jobShell(input.owner, name, labels, input.activeDeadlineSeconds, {
+    securityContext: security.pod,
+    container: { image: input.image, command: ['flightdeck-backup', command], env, volumeMounts, resources: input.resources ?? defaultJobResources, securityContext: security.container },
+    volumes,
+    ...(affinity === undefined ? {} : { affinity }),
+  });
+}
+
+export function volumeBackupJobName(backup: string, runId: string): string {
+  return jobName(backup, `files-${runId.toLowerCase()}`);
+}
+
+export function volumeRestoreJobName(restore: string): string {
+  return jobName(restore, 'files-restore');
+}
+
+/** A VolumeBackup run: the source claim mounted read-only, its folder archived to the target. */
+export function volumeBackupJob(input: FilesBackupJobInput): JobManifest {
+  return filesJob(input, volumeBackupJobName(input.owner.name, input.runId), { [volumeBackupLabel]: input.owner.name, [runIdLabel]: input.runId.toLowerCase() }, 'files-backup', {
+    env: [
+      { name: 'BACKUP_ID', value: input.runId },
+      { name: 'BACKUP_COMPRESSION', value: input.compression },
+      { name: 'SOURCE_DIR', value: folderPath(volumeMounts_.source, input.source) },
+    ],
+    volumes: [{ name: 'source', persistentVolumeClaim: { claimName: input.source.claimName, readOnly: true } }],
+    volumeMounts: [{ name: 'source', mountPath: volumeMounts_.source, readOnly: true }],
+    capabilities: ['DAC_READ_SEARCH'],
+  });
+}
+
+/** A VolumeRestore: the archive verified, extracted beside the target folder on its volume, then moved into place. */
+export function volumeRestoreJob(input: FilesRestoreJobInput): JobManifest {
+  return filesJob(input, volumeRestoreJobName(input.owner.name), { [volumeRestoreLabel]: input.owner.name }, 'files-restore', {
+    env: [
+      { name: 'VOLUME_ROOT', value: volumeMounts_.volume },
+      { name: 'TARGET_DIR', value: folderPath(volumeMounts_.volume, input.volume) },
+      { name: 'RESTORE_OVERWRITE', value: String(input.overwrite) },
+    ],
+    volumes: [{ name: 'volume', persistentVolumeClaim: { claimName: input.volume.claimName } }],
+    volumeMounts: [{ name: 'volume', mountPath: volumeMounts_.volume }],
+    capabilities: ['CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID'],
+  });
 }
