@@ -769,11 +769,24 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
 }
 
+let stopping: Promise<void> | undefined;
+function stopCluster(): Promise<void> {
+  stopping ??= (async () => {
+    if (cluster === undefined) return;
+    log('stopping the local cluster');
+    await stopLocalCluster(cluster);
+  })();
+  return stopping;
+}
+// Interrupted by hand (or by a time limit), it still removes its cluster: a cluster left behind keeps its bridge, mounts and processes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    void stopCluster().finally(() => process.exit(130));
+  });
+}
 try {
   await main();
 } finally {
-  if (cluster !== undefined) {
-    log('stopping the local cluster');
-    await stopLocalCluster(cluster);
-  }
+  await stopCluster();
 }
