@@ -137,7 +137,7 @@ export function restoreJobName(restore: string): string {
 const mounts = { password: '/etc/flightdeck/db', encryption: '/etc/flightdeck/encryption', ca: '/etc/flightdeck/ca', pvc: '/backup', tmp: '/tmp' };
 
 /** rclone's remote "target" and the run's location on it, for either kind of target. */
-function targetWiring(target: BackupTarget, runPath: string): { env: EnvVar[]; volumes: Volume[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[]; location: string } {
+export function targetWiring(target: BackupTarget, runPath: string): { env: EnvVar[]; volumes: Volume[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[]; location: string } {
   if (target.s3 !== undefined) {
     const s3 = target.s3;
     const secret = s3.credentialsSecret;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The work of backup and restore Jobs (flightdeck-backup backup|restore),
+# The work of backup and restore Jobs (flightdeck-backup backup, restore, physical-backup, physical-fetch),
 # shipped in the MariaDB image. Every input comes from the environment or
 # from files (mounted Secrets); none is ever pasted into shell text, and
 # SQL built here carries names only as base64 literals or as identifiers
@@ -42,7 +42,7 @@ result() {
 fail() {
   local reason="$1" message="$2" code=1
   case "$reason" in
-    InvalidInput | TargetNotEmpty | KeyRequired | ChecksumMismatch | DatabaseNotFound | DatabaseNotInBackup | InvalidBackup | BackupNotFound | NothingToBackUp | VerificationFailed) code=2 ;;
+    InvalidInput | TargetNotEmpty | KeyRequired | ChecksumMismatch | DatabaseNotFound | DatabaseNotInBackup | InvalidBackup | BackupNotFound | NothingToBackUp | VerificationFailed | SourceNotFound | RestoreConflict | DonorRefused) code=2 ;;
   esac
   echo "flightdeck-backup: $reason: $message" >&2
   result "$(jq -cn --arg reason "$reason" --arg message "$message" '{result: "Failed", reason: $reason, message: $message}')"
@@ -243,6 +243,8 @@ restore() {
     fail BackupNotFound "no manifest.json at $LOCATION (an interrupted run is not a backup): $(tail -c 800 "$work/download.err" | tr '\n' ' ')"
   [[ "$(jq -r .formatVersion <<<"$manifest")" == "$manifestFormat" ]] || fail InvalidBackup "manifest format $(jq -r .formatVersion <<<"$manifest") is not $manifestFormat"
   local data compression encrypted
+  [[ "$(jq -r '.kind // "logical"' <<<"$manifest")" == logical ]] ||
+    fail InvalidBackup "a physical backup (mariadb-backup) is not restored into databases: bootstrap a new managed cluster from it (spec.bootstrapFrom)"
   data="$(jq -r .dataFile <<<"$manifest")"
   compression="$(jq -r .compression <<<"$manifest")"
   encrypted="$(jq -r .encrypted <<<"$manifest")"
@@ -350,8 +352,406 @@ restore() {
   result "$(jq -c --arg id "$(jq -r .id <<<"$manifest")" '{result: "Completed", id: $id, restored, verified: true}' <<<"$report")"
 }
 
+# ---------------------------------------------------------------- physical backups
+#
+# physical-backup (a managed cluster; no database account, no SQL):
+#   DONOR_HOST, DONOR_PORT   the donor endpoint of the instance to copy (the pod's donor
+#                            sidecar, src/controllers/cluster/managed/builders/seed.ts)
+#   DONOR_INSTANCE, DONOR_ROLE   which instance that is (reader | writer), for the manifest
+#   FLIGHTDECK_SEED_SECRET   the cluster's replication password: the secret of the donor's
+#                            proof, which never crosses the network
+#   BACKUP_ID, BACKUP_COMPRESSION   as for backup
+# Writes data.xbstream[.gz|.zst][.enc] (mariadb-backup --stream=mbstream, as the
+# donor sends it) and then manifest.json (kind physical), last.
+#
+# physical-fetch DIR (the seed init container of a cluster bootstrapped from a backup):
+#   LOCATION, ENCRYPTION_KEY_FILE   the run's directory and its key
+# Extracts the backup into DIR while hashing what it downloads; the copy is
+# used (prepared) only when the hash is the manifest's. Prints the manifest.
+
+# Reads an mbstream on stdin (to its end, always: it sits behind a tee) and
+# leaves in $1 the binary log coordinates the copy ends at (the content of
+# xtrabackup_binlog_info, mariadb_backup_binlog_info in later versions), and
+# "complete" in $2 when the stream ended on a chunk boundary after both that
+# file and xtrabackup_checkpoints, which mariadb-backup streams last: a donor
+# whose mariadb-backup failed midway just closes the connection.
+# Chunk layout: "XBSTCK01", flags (1 byte), type (1: P payload, E end of file),
+# path length (uint32 LE), path; payload chunks then have length and offset
+# (uint64 LE), a CRC32 (4 bytes) and the payload.
+stream_facts() {
+  perl -e '
+    use strict; use warnings;
+    my ($info_file, $status_file) = @ARGV;
+    binmode STDIN;
+    my ($info, $checkpoints, $broken) = ("", 0, "");
+    sub take { my ($n) = @_; my $buf = ""; while (length($buf) < $n) { my $got = read(STDIN, $buf, $n - length($buf), length($buf)); return undef if !$got; } return $buf; }
+    while (1) {
+      my $magic = take(8);
+      last if !defined $magic;
+      if ($magic ne "XBSTCK01") { $broken = "not an mbstream"; last; }
+      my $head = take(6); if (!defined $head) { $broken = "cut short"; last; }
+      my ($flags, $type, $len) = unpack("a a V", $head);
+      my $path = take($len); if (!defined $path) { $broken = "cut short"; last; }
+      next if $type eq "E";
+      if ($type ne "P") { $broken = "unknown chunk type"; last; }
+      my $sizes = take(20); if (!defined $sizes) { $broken = "cut short"; last; }
+      my ($size, $offset) = unpack("Q< Q<", $sizes);
+      my $payload = "";
+      my $left = $size;
+      while ($left > 0) { my $part = take($left > 1048576 ? 1048576 : $left); if (!defined $part) { $broken = "cut short"; last; } $left -= length($part); $payload = $part if $path =~ m{(^|/)(xtrabackup|mariadb_backup)_binlog_info$}; }
+      last if $broken ne "";
+      if ($path =~ m{(^|/)(xtrabackup|mariadb_backup)_binlog_info$}) { $info = $payload; }
+      if ($path =~ m{(^|/)xtrabackup_checkpoints$}) { $checkpoints = 1; }
+    }
+    1 while read(STDIN, my $drain, 1048576);
+    open(my $out, ">", $info_file) or die "$info_file: $!"; print $out $info; close $out;
+    open(my $st, ">", $status_file) or die "$status_file: $!";
+    print $st ($broken ne "" ? $broken : ($info ne "" && $checkpoints) ? "complete" : "no binlog position or checkpoints");
+    close $st;
+  ' "$1" "$2"
+}
+
+# The extension a compression gives a data file, or a refusal.
+extension_of() {
+  case "$1" in
+    gzip) printf '.gz' ;;
+    zstd) printf '.zst' ;;
+    none) printf '' ;;
+    *) fail InvalidInput "BACKUP_COMPRESSION must be gzip, zstd or none, not $1" ;;
+  esac
+}
+
+physical_backup() {
+  require LOCATION
+  require BACKUP_ID
+  require DONOR_HOST
+  require FLIGHTDECK_SEED_SECRET
+  local compression="${BACKUP_COMPRESSION:-gzip}" extension encrypted=false
+  extension="$(extension_of "$compression")" || exit $?
+  if [[ -n "${ENCRYPTION_KEY_FILE:-}" ]]; then
+    [[ -s "$ENCRYPTION_KEY_FILE" ]] || fail InvalidInput "the encryption key file $ENCRYPTION_KEY_FILE is empty or missing"
+    encrypted=true
+    extension+=.enc
+  fi
+  local start donor="$DONOR_HOST:${DONOR_PORT:-3307}"
+  start="$(now)"
+  exec 3<>"/dev/tcp/$DONOR_HOST/${DONOR_PORT:-3307}" || fail DonorUnreachable "cannot connect to the donor endpoint $donor"
+  local banner version nonce proof answer what
+  IFS=' ' read -r -t 30 banner version nonce <&3 || fail DonorUnreachable "no greeting from the donor endpoint $donor"
+  [[ "$banner $version" == 'flightdeck-donor 1' ]] || fail DonorUnreachable "$donor is no donor endpoint"
+  # printf is a builtin: the secret is in no process's arguments.
+  proof="$(printf '%s:%s' "$nonce" "$FLIGHTDECK_SEED_SECRET" | sha256sum)"
+  printf '%s backup\n' "${proof%% *}" >&3
+  IFS=' ' read -r -t 30 answer what <&3 || fail DonorUnreachable "no answer from the donor endpoint $donor"
+  [[ "$answer $what" == "ok backup" ]] || fail DonorRefused "the donor endpoint $donor refused the copy: $answer (is the replication password the cluster's?)"
+
+  local data="data.xbstream$extension"
+  mkfifo "$work/to-sha256" "$work/to-size" "$work/to-facts" "$work/to-raw-size"
+  sha256sum <"$work/to-sha256" | cut -d' ' -f1 >"$work/sha256" &
+  local sha_pid=$!
+  wc -c <"$work/to-size" >"$work/size" &
+  local size_pid=$!
+  wc -c <"$work/to-raw-size" >"$work/raw-size" &
+  local raw_pid=$!
+  stream_facts "$work/binlog-info" "$work/stream-status" <"$work/to-facts" &
+  local facts_pid=$!
+  # One pass: copy | compress | encrypt | (sha256, size) | upload.
+  if ! tee "$work/to-facts" "$work/to-raw-size" <&3 | compressor "$compression" | cipher -e -salt |
+    tee "$work/to-sha256" "$work/to-size" | rclone rcat --quiet "$LOCATION/$data" 2>"$work/upload.err"; then
+    wait "$sha_pid" "$size_pid" "$raw_pid" "$facts_pid" || true
+    fail BackupFailed "storing the copy from $donor: $(tail -c 1500 "$work/upload.err" 2>/dev/null | tr '\n' ' ')"
+  fi
+  exec 3<&-
+  wait "$sha_pid" "$size_pid" "$raw_pid" "$facts_pid" || fail BackupFailed "reading the copy from $donor failed"
+  local status
+  status="$(cat "$work/stream-status")"
+  # A stored object without manifest is no backup: nothing else to undo.
+  [[ "$status" == complete ]] || fail BackupFailed "the copy from $donor is incomplete ($status): its mariadb-backup failed or the connection broke; see the donor container's log"
+  # "file<TAB>position<TAB>gtid" (the GTID field is absent without a binary log).
+  local file position gtid
+  IFS=$'\t' read -r file position gtid <"$work/binlog-info" || true
+  gtid="$(tr -d ' \n' <<<"${gtid:-}")"
+  [[ "$gtid" =~ ^([0-9]+-[0-9]+-[0-9]+(,[0-9]+-[0-9]+-[0-9]+)*)?$ ]] || fail BackupFailed "the copy has an unreadable GTID position: $gtid"
+
+  local manifest
+  manifest="$(jq -n \
+    --argjson formatVersion "$manifestFormat" --arg id "$BACKUP_ID" --arg compression "$compression" \
+    --argjson encrypted "$encrypted" --arg dataFile "$data" --argjson sizeBytes "$(tr -d ' ' <"$work/size")" \
+    --argjson streamBytes "$(tr -d ' ' <"$work/raw-size")" --arg sha256 "$(cat "$work/sha256")" \
+    --arg gtidPosition "$gtid" --arg binlogPosition "${file:-}:${position:-}" \
+    --arg sourceInstance "${DONOR_INSTANCE:-$DONOR_HOST}" --arg sourceRole "${DONOR_ROLE:-}" \
+    --arg startTime "$start" --arg completionTime "$(now)" \
+    '{formatVersion: $formatVersion, kind: "physical", id: $id, compression: $compression, encrypted: $encrypted,
+      dataFile: $dataFile, sizeBytes: $sizeBytes, streamBytes: $streamBytes, sha256: $sha256,
+      gtidPosition: $gtidPosition, binlogPosition: $binlogPosition,
+      sourceInstance: $sourceInstance, sourceRole: $sourceRole, startTime: $startTime, completionTime: $completionTime}')"
+  # Last: its presence is what makes the run a backup.
+  printf '%s\n' "$manifest" | rclone rcat --quiet "$LOCATION/manifest.json" 2>"$work/upload.err" ||
+    fail BackupFailed "writing manifest.json: $(tail -c 1500 "$work/upload.err" | tr '\n' ' ')"
+  result "$(jq -c '{result: "Completed", kind, id, sizeBytes, sha256, gtidPosition, startTime, completionTime, sourceInstance, sourceRole}' <<<"$manifest")"
+}
+
+# The manifest of the physical backup at LOCATION, checked; refusals say what the run is instead.
+physical_manifest() {
+  local manifest
+  manifest="$(rclone cat "$LOCATION/manifest.json" 2>"$work/download.err")" ||
+    fail BackupNotFound "no manifest.json at $LOCATION (no such run, or an interrupted one, which is not a backup): $(tail -c 800 "$work/download.err" | tr '\n' ' ')"
+  jq -e 'type == "object"' <<<"$manifest" >/dev/null 2>&1 || fail InvalidBackup "manifest.json at $LOCATION is not a JSON object"
+  [[ "$(jq -r .formatVersion <<<"$manifest")" == "$manifestFormat" ]] || fail InvalidBackup "manifest format $(jq -r .formatVersion <<<"$manifest") is not $manifestFormat"
+  local kind
+  kind="$(jq -r '.kind // "logical"' <<<"$manifest")"
+  [[ "$kind" == physical ]] ||
+    fail InvalidBackup "the backup at $LOCATION is a $kind backup (mariadb-dump); a cluster is bootstrapped only from a physical one (method: physical); restore a logical backup with a MySQLRestore"
+  [[ "$(jq -r .dataFile <<<"$manifest")" =~ ^data\.xbstream(\.gz|\.zst)?(\.enc)?$ ]] || fail InvalidBackup "unexpected data file name in the manifest"
+  [[ "$(jq -r .sha256 <<<"$manifest")" =~ ^[0-9a-f]{64}$ ]] || fail InvalidBackup "the manifest has no sha256"
+  [[ "$(jq -r .compression <<<"$manifest")" =~ ^(gzip|zstd|none)$ ]] || fail InvalidBackup "unknown compression in the manifest"
+  printf '%s' "$manifest"
+}
+
+physical_fetch() {
+  local target="${1:-}"
+  [[ -n "$target" && -d "$target" ]] || fail InvalidInput "usage: flightdeck-backup physical-fetch DIRECTORY (an existing, empty data directory)"
+  require LOCATION
+  local manifest data compression expected
+  manifest="$(physical_manifest)" || exit $?
+  data="$(jq -r .dataFile <<<"$manifest")"
+  compression="$(jq -r .compression <<<"$manifest")"
+  expected="$(jq -r .sha256 <<<"$manifest")"
+  if [[ "$(jq -r .encrypted <<<"$manifest")" == true ]]; then
+    [[ -n "${ENCRYPTION_KEY_FILE:-}" && -s "$ENCRYPTION_KEY_FILE" ]] || fail KeyRequired "the backup at $LOCATION is encrypted; give its key (bootstrapFrom.backup.encryption)"
+  else
+    unset ENCRYPTION_KEY_FILE
+  fi
+  mkfifo "$work/to-sha256"
+  sha256sum <"$work/to-sha256" | cut -d' ' -f1 >"$work/sha256" &
+  local sha_pid=$!
+  # One pass, without a second copy of the backup on disk: download | (sha256) | decrypt | decompress | extract.
+  if ! rclone cat "$LOCATION/$data" 2>"$work/download.err" | tee "$work/to-sha256" | cipher -d | decompressor "$compression" |
+    mbstream -x -C "$target" 2>"$work/extract.err"; then
+    wait "$sha_pid" || true
+    local actual
+    actual="$(cat "$work/sha256" 2>/dev/null || true)"
+    if [[ -n "$actual" && "$actual" != "$expected" ]]; then fail ChecksumMismatch "$data has sha256 $actual, the manifest says $expected"; fi
+    fail BackupFailed "downloading or unpacking $data: $(tail -c 1200 "$work/download.err" "$work/extract.err" 2>/dev/null | tr '\n' ' ')"
+  fi
+  wait "$sha_pid"
+  local actual
+  actual="$(cat "$work/sha256")"
+  [[ "$actual" == "$expected" ]] || fail ChecksumMismatch "$data has sha256 $actual, the manifest says $expected"
+  printf '%s\n' "$manifest"
+}
+
+# ---------------------------------------------------------------- files (VolumeBackup, VolumeRestore)
+#
+# files-backup (no database account; root with DAC_READ_SEARCH alone, so it reads every file and writes none):
+#   SOURCE_DIR      the folder to archive: the claim, mounted read-only, plus its subPath
+#   LOCATION, BACKUP_ID, BACKUP_COMPRESSION, ENCRYPTION_KEY_FILE   as for backup
+# Writes files.tar[.gz|.zst][.enc] — a POSIX tar of SOURCE_DIR's folders,
+# regular files and symbolic links with numeric owners, modes and
+# modification times; no devices, sockets or pipes, no top-level lost+found —
+# and then manifest.json (kind files), last.
+#
+# files-restore (root with CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID):
+#   VOLUME_ROOT     where the target claim is mounted
+#   TARGET_DIR      the folder to restore into: VOLUME_ROOT or a folder below it (made when missing)
+#   RESTORE_OVERWRITE  "true" replaces what TARGET_DIR holds; otherwise a non-empty one is refused, unchanged
+#   LOCATION, ENCRYPTION_KEY_FILE
+# The archive is downloaded into a staging folder beside TARGET_DIR, on the
+# same volume; its sha256 is checked against the manifest, it is extracted
+# there and described, and only then are its entries moved into TARGET_DIR
+# (renames within one filesystem, keeping TARGET_DIR itself, which pods may
+# have mounted). The staging folder records the step reached, so a retried pod
+# finishes a move an earlier one began instead of refusing a half-filled target.
+
+# The entries a files backup holds, NUL-separated and sorted: folders, regular
+# files and symbolic links below $1, without a top-level lost+found.
+files_list() {
+  (cd "$1" && find . -mindepth 1 \( -path ./lost+found -prune \) -o \( -type f -o -type d -o -type l \) -print0) | LC_ALL=C sort -z
+}
+
+# Describes the entries listed in $2 (paths relative to folder $1) into $3,
+# one NUL-terminated record each — type, mode, uid:gid, size, modification
+# second, sha256 (of the content, or of a link's target), path — and writes
+# "count bytes sha256-of-the-description" into $4. Folders have no size (file
+# systems differ), links no mode or time (not kept everywhere). Backup and
+# restore compute it alike: equal descriptions, equal files.
+describe_files() {
+  local dir="$1" list="$2" out="$3" stats="$4" path type mode owner size mtime count=0 bytes=0
+  : >"$out"
+  while IFS= read -r -d '' path; do
+    # Gone since it was listed (a live volume): not in the description either.
+    [[ -e "$dir/$path" || -L "$dir/$path" ]] || continue
+    IFS=' ' read -r type mode owner size mtime < <(find "$dir/$path" -maxdepth 0 -printf '%y %m %U:%G %s %T@\n')
+    mtime="${mtime%.*}"
+    case "$type" in
+      f)
+        printf 'f %s %s %s %s %s %s\0' "$mode" "$owner" "$size" "$mtime" "$(sha256sum <"$dir/$path" | cut -d' ' -f1)" "$path" >>"$out"
+        bytes=$((bytes + size))
+        ;;
+      d) printf 'd %s %s - %s - %s\0' "$mode" "$owner" "$mtime" "$path" >>"$out" ;;
+      l) printf 'l - %s - - %s %s\0' "$owner" "$(readlink -- "$dir/$path" | sha256sum | cut -d' ' -f1)" "$path" >>"$out" ;;
+      *) continue ;;
+    esac
+    count=$((count + 1))
+  done <"$list"
+  printf '%s %s %s\n' "$count" "$bytes" "$(sha256sum <"$out" | cut -d' ' -f1)" >"$stats"
+}
+
+files_backup() {
+  require LOCATION
+  require BACKUP_ID
+  require SOURCE_DIR
+  local compression="${BACKUP_COMPRESSION:-gzip}" extension
+  case "$compression" in
+    gzip) extension=.gz ;;
+    zstd) extension=.zst ;;
+    none) extension="" ;;
+    *) fail InvalidInput "BACKUP_COMPRESSION must be gzip, zstd or none, not $compression" ;;
+  esac
+  local encrypted=false
+  if [[ -n "${ENCRYPTION_KEY_FILE:-}" ]]; then
+    [[ -s "$ENCRYPTION_KEY_FILE" ]] || fail InvalidInput "the encryption key file $ENCRYPTION_KEY_FILE is empty or missing"
+    encrypted=true
+    extension+=.enc
+  fi
+  [[ -d "$SOURCE_DIR" ]] || fail SourceNotFound "$SOURCE_DIR is not a folder on the volume (source.subPath)"
+  local start data="files.tar$extension"
+  start="$(now)"
+  files_list "$SOURCE_DIR" >"$work/list"
+  mkfifo "$work/to-sha256" "$work/to-size"
+  sha256sum <"$work/to-sha256" | cut -d' ' -f1 >"$work/sha256" &
+  local sha_pid=$!
+  wc -c <"$work/to-size" >"$work/size" &
+  local size_pid=$!
+  # One pass: tar | compress | encrypt | (sha256, size) | upload. A file that
+  # vanishes after the listing is skipped (--ignore-failed-read); tar's status
+  # 1 (a file changed while read) is a live volume, not a failure.
+  set +e
+  tar --create --file=- --format=posix --numeric-owner --no-recursion --ignore-failed-read --directory="$SOURCE_DIR" --null --files-from="$work/list" 2>"$work/tar.err" |
+    compressor "$compression" | cipher -e -salt | tee "$work/to-sha256" "$work/to-size" |
+    rclone rcat --quiet "$LOCATION/$data" 2>"$work/upload.err"
+  local statuses=("${PIPESTATUS[@]}")
+  set -e
+  wait "$sha_pid" "$size_pid" || true
+  if ((statuses[0] > 1 || statuses[1] != 0 || statuses[2] != 0 || statuses[3] != 0 || statuses[4] != 0)); then
+    fail BackupFailed "archiving $SOURCE_DIR (statuses ${statuses[*]}): $(tail -c 1500 "$work/tar.err" "$work/upload.err" 2>/dev/null | tr '\n' ' ')"
+  fi
+  describe_files "$SOURCE_DIR" "$work/list" "$work/description" "$work/stats"
+  local count bytes content
+  read -r count bytes content <"$work/stats"
+  local manifest
+  manifest="$(jq -n \
+    --argjson formatVersion "$manifestFormat" --arg id "$BACKUP_ID" --arg compression "$compression" \
+    --argjson encrypted "$encrypted" --arg dataFile "$data" --argjson sizeBytes "$(tr -d ' ' <"$work/size")" \
+    --arg sha256 "$(cat "$work/sha256")" --argjson fileCount "$count" --argjson contentBytes "$bytes" --arg contentSha256 "$content" \
+    --arg startTime "$start" --arg completionTime "$(now)" \
+    '{formatVersion: $formatVersion, kind: "files", id: $id, compression: $compression, encrypted: $encrypted, dataFile: $dataFile,
+      sizeBytes: $sizeBytes, sha256: $sha256, fileCount: $fileCount, contentBytes: $contentBytes, contentSha256: $contentSha256,
+      startTime: $startTime, completionTime: $completionTime}')"
+  # Last: its presence is what makes the run a backup.
+  printf '%s\n' "$manifest" | rclone rcat --quiet "$LOCATION/manifest.json" 2>"$work/upload.err" ||
+    fail BackupFailed "writing manifest.json: $(tail -c 1500 "$work/upload.err" | tr '\n' ' ')"
+  result "$(jq -c '{result: "Completed", id, sizeBytes, sha256, fileCount, contentBytes, contentSha256, startTime, completionTime}' <<<"$manifest")"
+}
+
+# Names in folder $1, NUL-separated, but the staging folder and a top-level lost+found when $1 is the volume's top.
+folder_entries() {
+  local dir="$1" name
+  find "$dir" -mindepth 1 -maxdepth 1 -printf '%f\0' | while IFS= read -r -d '' name; do
+    if [[ "$dir" == "$VOLUME_ROOT" && ("$name" == lost+found || "$name" == .flightdeck-restore) ]]; then continue; fi
+    printf '%s\0' "$name"
+  done
+}
+
+files_restore() {
+  require LOCATION
+  require VOLUME_ROOT
+  require TARGET_DIR
+  case "$TARGET_DIR" in
+    "$VOLUME_ROOT" | "$VOLUME_ROOT"/*) ;;
+    *) fail InvalidInput "TARGET_DIR $TARGET_DIR is not on the volume at $VOLUME_ROOT" ;;
+  esac
+  local manifest
+  manifest="$(rclone cat "$LOCATION/manifest.json" 2>"$work/download.err")" ||
+    fail BackupNotFound "no manifest.json at $LOCATION (an interrupted run is not a backup): $(tail -c 800 "$work/download.err" | tr '\n' ' ')"
+  [[ "$(jq -r .formatVersion <<<"$manifest")" == "$manifestFormat" ]] || fail InvalidBackup "manifest format $(jq -r .formatVersion <<<"$manifest") is not $manifestFormat"
+  [[ "$(jq -r '.kind // "logical"' <<<"$manifest")" == files ]] || fail InvalidBackup "the backup at $LOCATION is not a files backup (VolumeBackup)"
+  local data compression encrypted expected
+  data="$(jq -r .dataFile <<<"$manifest")"
+  compression="$(jq -r .compression <<<"$manifest")"
+  encrypted="$(jq -r .encrypted <<<"$manifest")"
+  expected="$(jq -r .sha256 <<<"$manifest")"
+  [[ "$data" =~ ^files\.tar(\.gz|\.zst)?(\.enc)?$ ]] || fail InvalidBackup "unexpected archive name in the manifest"
+  [[ "$compression" =~ ^(gzip|zstd|none)$ ]] || fail InvalidBackup "unknown compression $compression in the manifest"
+  if [[ "$encrypted" == true && -z "${ENCRYPTION_KEY_FILE:-}" ]]; then fail KeyRequired "the backup is encrypted; give the key"; fi
+  if [[ "$encrypted" != true ]]; then unset ENCRYPTION_KEY_FILE; fi
+
+  local staging
+  if [[ "$TARGET_DIR" == "$VOLUME_ROOT" ]]; then staging="$VOLUME_ROOT/.flightdeck-restore"; else staging="$(dirname "$TARGET_DIR")/.flightdeck-restore.$(basename "$TARGET_DIR")"; fi
+  local state=""
+  if [[ -f "$staging/state" ]]; then state="$(cat "$staging/state")"; fi
+  if [[ "$state" == moving-out || "$state" == moving-in ]]; then
+    # An earlier attempt was cut off while moving: finish it if it was this backup.
+    [[ "$(cat "$staging/archive-sha256" 2>/dev/null)" == "$expected" ]] ||
+      fail RestoreConflict "a restore of another backup into $TARGET_DIR was cut off while moving files; its files are in $staging"
+  else
+    local entries=()
+    if [[ -d "$TARGET_DIR" ]]; then mapfile -d '' -t entries < <(folder_entries "$TARGET_DIR"); fi
+    if ((${#entries[@]} > 0)) && [[ "${RESTORE_OVERWRITE:-false}" != true ]]; then
+      fail TargetNotEmpty "$TARGET_DIR holds ${#entries[@]} entries (such as ${entries[0]}); set overwrite to replace them"
+    fi
+    rm -rf "$staging"
+    mkdir -p -m 0700 "$staging/data"
+    printf '%s' "$expected" >"$staging/archive-sha256"
+    # Download and verify before extracting anything.
+    rclone copyto --quiet "$LOCATION/$data" "$staging/$data" 2>"$work/download.err" ||
+      fail BackupNotFound "cannot download $data: $(tail -c 800 "$work/download.err" | tr '\n' ' ')"
+    local actual
+    actual="$(sha256sum "$staging/$data" | cut -d' ' -f1)"
+    if [[ "$actual" != "$expected" ]]; then
+      rm -rf "$staging"
+      fail ChecksumMismatch "$data has sha256 $actual, the manifest says $expected"
+    fi
+    cipher -d <"$staging/$data" | decompressor "$compression" |
+      tar --extract --file=- --directory="$staging/data" --numeric-owner --same-owner --preserve-permissions 2>"$work/extract.err" ||
+      fail RestoreFailed "extracting $data: $(tail -c 1500 "$work/extract.err" | tr '\n' ' ')"
+    rm -f "$staging/$data"
+    files_list "$staging/data" >"$work/list"
+    describe_files "$staging/data" "$work/list" "$work/description" "$staging/stats"
+    if ((${#entries[@]} > 0)); then state=moving-out; else state=moving-in; fi
+    printf '%s' "$state" >"$staging/state"
+  fi
+
+  local name
+  if [[ "$state" == moving-out ]]; then
+    # overwrite: what the target holds goes into the staging folder, deleted at the end.
+    mkdir -p "$staging/old"
+    while IFS= read -r -d '' name; do mv -T -- "$TARGET_DIR/$name" "$staging/old/$name"; done < <(folder_entries "$TARGET_DIR")
+    printf 'moving-in' >"$staging/state"
+  fi
+  mkdir -p "$TARGET_DIR"
+  while IFS= read -r -d '' name; do mv -T -- "$staging/data/$name" "$TARGET_DIR/$name"; done < <(find "$staging/data" -mindepth 1 -maxdepth 1 -printf '%f\0')
+  local count bytes content
+  read -r count bytes content <"$staging/stats"
+  rm -rf "$staging"
+  local verified=false warning=""
+  if [[ "$content" == "$(jq -r .contentSha256 <<<"$manifest")" ]]; then
+    verified=true
+  else
+    warning="the restored files' description differs from the one recorded at backup time: files changed on the source while it was archived"
+  fi
+  result "$(jq -cn --arg id "$(jq -r .id <<<"$manifest")" --argjson fileCount "$count" --argjson contentBytes "$bytes" --arg contentSha256 "$content" \
+    --argjson verified "$verified" --arg warning "$warning" \
+    '{result: "Completed", id: $id, fileCount: $fileCount, contentBytes: $contentBytes, contentSha256: $contentSha256, verified: $verified}
+     + (if $warning == "" then {} else {warning: $warning} end)')"
+}
+
 case "${1:-}" in
   backup) backup ;;
   restore) restore ;;
-  *) fail InvalidInput "usage: flightdeck-backup backup|restore" ;;
+  files-backup) files_backup ;;
+  files-restore) files_restore ;;
+  physical-backup) physical_backup ;;
+  physical-fetch) physical_fetch "${2:-}" ;;
+  *) fail InvalidInput "usage: flightdeck-backup backup|restore|physical-backup|physical-fetch DIRECTORY" ;;
 esac
