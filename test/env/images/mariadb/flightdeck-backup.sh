@@ -701,6 +701,7 @@ files_restore() {
       fail TargetNotEmpty "$TARGET_DIR holds ${#entries[@]} entries (such as ${entries[0]}); set overwrite to replace them"
     fi
     rm -rf "$staging"
+    (umask 022 && mkdir -p "$(dirname "$staging")")
     mkdir -p -m 0700 "$staging/data"
     printf '%s' "$expected" >"$staging/archive-sha256"
     # Download and verify before extracting anything.
@@ -729,7 +730,8 @@ files_restore() {
     while IFS= read -r -d '' name; do mv -T -- "$TARGET_DIR/$name" "$staging/old/$name"; done < <(folder_entries "$TARGET_DIR")
     printf 'moving-in' >"$staging/state"
   fi
-  mkdir -p "$TARGET_DIR"
+  # A folder made here is for a site's pods to read: not the script's private umask.
+  (umask 022 && mkdir -p "$TARGET_DIR")
   while IFS= read -r -d '' name; do mv -T -- "$staging/data/$name" "$TARGET_DIR/$name"; done < <(find "$staging/data" -mindepth 1 -maxdepth 1 -printf '%f\0')
   local count bytes content
   read -r count bytes content <"$staging/stats"
