@@ -3,6 +3,7 @@
 // server reached by host and port; the operator manages only its databases and
 // users).
 import * as s from './schema.ts';
+import { backupTarget, encryption } from './backup-target.ts';
 import { conditions, namespaceName, objectName, observedGeneration, type Resource } from './common.ts';
 
 /** Fields that only mean something when the operator runs the servers itself. */
@@ -24,6 +25,7 @@ export const managedOnlyFields = [
   'myCnf',
   'replication',
   'primary',
+  'bootstrapFrom',
 ] as const;
 
 const maxInstances = 9;
@@ -182,6 +184,46 @@ const service = s.object(
   { description: 'The Service that applications connect to; it always points at the current writer.' },
 );
 
+/**
+ * A new managed cluster that starts with the data of a physical backup
+ * (MySQLBackup method: physical) instead of empty. Read once, by the first
+ * instance's seed init container, while the cluster has never had a writer;
+ * immutable, so that it cannot be taken for a request to restore later.
+ */
+const bootstrapFrom = s.object(
+  {
+    backup: s.object(
+      {
+        target: backupTarget,
+        path: s.string({
+          description:
+            "The run folder below the target's prefix: <namespace>/<backup name>/<run id>, as the source MySQLBackup's status.backups[].path shows it (for example db/nightly/20261201T020000Z).",
+          minLength: 20,
+          maxLength: 400,
+          pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[0-9]{8}T[0-9]{6}Z$',
+        }),
+        encryption,
+      },
+      {
+        description: 'A physical backup in an S3-compatible store, and its key when it is encrypted.',
+        required: ['target', 'path'],
+        validations: [
+          {
+            rule: 'has(self.target.s3)',
+            message: 'a cluster is bootstrapped from an S3 target (target.s3): a PVC target cannot be mounted into the instances',
+          },
+        ],
+      },
+    ),
+  },
+  {
+    description:
+      "Start this new managed cluster from a physical backup (mariadb-backup, MySQLBackup method: physical) of another: the first instance is filled from the backup (its SHA-256 checked against the manifest first), the readers are seeded from it. The system accounts (root, replication, operator, manager) get the passwords of this cluster's own credentials Secret; application users keep the backup's. Set at creation only: it cannot be added, changed or removed later.",
+    required: ['backup'],
+  },
+);
+export type BootstrapFrom = s.TypeOf<typeof bootstrapFrom>;
+
 export const mysqlClusterSpec = s.object(
   {
     external,
@@ -243,6 +285,7 @@ export const mysqlClusterSpec = s.object(
     }),
     service,
     allowedNamespaces,
+    bootstrapFrom,
   },
   {
     description: 'Desired state of the MySQLCluster.',
@@ -269,6 +312,11 @@ export const mysqlClusterSpec = s.object(
         rule: '!has(self.primary) || self.primary <= (has(self.readerCount) ? self.readerCount : (has(self.replicas) ? self.replicas - 1 : 1))',
         message: 'primary must be the index of an existing instance (0 to readerCount)',
         fieldPath: '.primary',
+      },
+      {
+        rule: 'has(self.bootstrapFrom) == has(oldSelf.bootstrapFrom) && (!has(self.bootstrapFrom) || self.bootstrapFrom == oldSelf.bootstrapFrom)',
+        message: 'bootstrapFrom is set when the cluster is created and cannot be added, changed or removed afterwards',
+        fieldPath: '.bootstrapFrom',
       },
     ],
   },

@@ -2,7 +2,7 @@
 // original Flight Deck Operator's forms alike — become what the controllers
 // act on. Defaults that depend on other fields or on metadata.name live here
 // rather than in the CRD, so that both forms mean the same thing.
-import { defaultMariadbImage, defaultStorageSize, maxManagedClusterNameLength, type MySQLCluster } from './mysqlcluster.ts';
+import { defaultMariadbImage, defaultStorageSize, maxManagedClusterNameLength, type BootstrapFrom, type MySQLCluster } from './mysqlcluster.ts';
 import type { MySQLDatabase } from './mysqldatabase.ts';
 import type { MySQLUser } from './mysqluser.ts';
 import type { DeletionPolicy } from './common.ts';
@@ -125,6 +125,8 @@ export interface ManagedServers {
   /** The writer Service. */
   readonly serviceName: string;
   readonly servicePort: number;
+  /** spec.bootstrapFrom.backup: the physical backup the first instance starts from, in a cluster that never had a writer. */
+  readonly bootstrapFrom?: BootstrapFrom['backup'];
 }
 
 export interface ClusterIntent {
@@ -221,6 +223,7 @@ function managedServers(cluster: MySQLCluster): ManagedServers {
     ...(spec.primary === undefined ? {} : { desiredPrimaryIndex: spec.primary }),
     serviceName,
     servicePort: spec.service?.port ?? 3306,
+    ...(spec.bootstrapFrom === undefined ? {} : { bootstrapFrom: spec.bootstrapFrom.backup }),
   };
 }
 

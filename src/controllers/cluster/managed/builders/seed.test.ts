@@ -73,6 +73,57 @@ describe('seed containers', () => {
   });
 });
 
+describe('bootstrap from a physical backup', () => {
+  const bootstrapped = clusterIntent({
+    apiVersion: 'flightdeck.t7.io/v1',
+    kind: 'MySQLCluster',
+    metadata: { name: 'db', namespace: 'shop' },
+    spec: {
+      readerCount: 1,
+      bootstrapFrom: {
+        backup: {
+          target: { s3: { endpoint: 'https://s3.example.com', bucket: 'backups', prefix: 'agency', credentialsSecret: { name: 's3-creds' }, tls: { caSecret: { name: 'store-ca' } } } },
+          path: 'old/nightly/20261201T020000Z',
+          encryption: { secretKeyRef: { name: 'backup-key' } },
+        },
+      },
+    },
+  }).managed;
+  assert.ok(bootstrapped);
+  type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  const envOf = (container: Record<string, unknown>): Record<string, string> =>
+    Object.fromEntries((container.env as Env).map((e) => [e.name, e.value ?? `secret:${e.valueFrom?.secretKeyRef?.name ?? ''}/${e.valueFrom?.secretKeyRef?.key ?? ''}`]));
+
+  it('gives the seed init container the backup location, the store keys, the backup key and CA and the hashes of the system accounts, as references', () => {
+    const vars = envOf(seedInitContainer({ names: clusterNames('db', bootstrapped), managed: bootstrapped, mounts: paths }));
+    assert.equal(vars.FLIGHTDECK_BOOTSTRAP_LOCATION, 'target:backups/agency/old/nightly/20261201T020000Z');
+    assert.equal(vars.RCLONE_CONFIG_TARGET_TYPE, 's3');
+    assert.equal(vars.RCLONE_CONFIG_TARGET_ENDPOINT, 'https://s3.example.com');
+    assert.equal(vars.RCLONE_CONFIG_TARGET_ACCESS_KEY_ID, 'secret:s3-creds/AWS_ACCESS_KEY_ID');
+    assert.equal(vars.FLIGHTDECK_BOOTSTRAP_KEY, 'secret:backup-key/key');
+    assert.equal(vars.FLIGHTDECK_BOOTSTRAP_CA, 'secret:store-ca/ca.crt');
+    assert.equal(vars.FLIGHTDECK_ROOT_PASSWORD_HASH, 'secret:db-credentials/root-password-hash');
+    assert.equal(vars.FLIGHTDECK_INITDB_SQL, 'secret:db-credentials/initdb.sql');
+    assert.equal(vars.RCLONE_CA_CERT, undefined, 'the CA is written by the script, not mounted');
+  });
+
+  it('gives a cluster without bootstrapFrom none of it', () => {
+    const vars = envOf(seedInitContainer(input));
+    assert.deepEqual(Object.keys(vars).filter((n) => n.startsWith('FLIGHTDECK_BOOTSTRAP') || n.startsWith('RCLONE')), []);
+  });
+
+  it('resets the system accounts to the new Secret without grant tables, and starts a history of its own', () => {
+    const script = seedScript();
+    assert.match(script, /start_seed_server --skip-grant-tables/);
+    const drop = script.split('\n').find((line) => line.includes('DROP USER'));
+    assert.ok(drop !== undefined);
+    assert.equal(bash(drop, {}).stdout, "DROP USER IF EXISTS 'flightdeck_operator'@'%', 'flightdeck_manager'@'%', 'flightdeck_replication'@'%', 'root'@'%';\n");
+    assert.match(script, /RESET SLAVE ALL; SET GLOBAL gtid_slave_pos = \x27\x27; RESET MASTER;/);
+    // Only instance 0, only with an empty data directory, only while no other instance runs.
+    assert.match(script, /elif \[ "\$ordinal" = 0 \] && \[ -n "\$\{FLIGHTDECK_BOOTSTRAP_LOCATION:-\}" \]; then\n {2}if other_instances_run; then/);
+  });
+});
+
 describe('donor handler', () => {
   const secret = 'replication secret';
   const datadir = join(work, 'donor-data');
