@@ -3,9 +3,12 @@
 //   2. spec           (method, schedule and time zone read; InvalidSpec / PhysicalNotSupported stop here)
 //   3. cluster access (ClusterNotFound, NamespaceNotAllowed, ClusterNotReady stop here)
 //   4. scope          (DatabaseNotOwned, WholeClusterNotAllowed stop here: the tenancy rule)
-//   5. running run    (its Job followed to the end: lastRun, backups, LastBackupSucceeded, Events; account dropped;
-//                      retention: backups the policy does not keep deleted from an S3 target, manifest first)
-//   6. due run        (one-off: at creation; scheduled: the latest fire time since the last run)
+//   5. running run    (its attempt's Job followed to the end, then src/backup/run-decision.ts decides: success recorded
+//                      (lastRun, backups, LastBackupSucceeded, Events; retention: backups the policy does not keep
+//                      deleted from an S3 target, manifest first), a failed attempt retried (Event, folder cleaned,
+//                      back through phases 7 and 8 at the run's place in the queue), or the run given up (Failed);
+//                      account dropped; an S3 target's leftovers of interrupted attempts removed (cleanup.ts))
+//   6. due run        (one-off: at creation; scheduled: the latest fire time since the last run; or the retried run)
 //   7. slot           (waits in the cluster-wide queue: status.queued, queuePosition)
 //   8. start          (account with the run's grants, then its Job; lastRun Running)
 // What queues a backup is declared at the end (backupController).
@@ -25,7 +28,10 @@ import { writeStatus, type Readiness } from '../status.ts';
 import { ownChanges } from '../worth-reconciling.ts';
 import { dropJobAccount, ensureJobAccount } from './account.ts';
 import { backupJob, backupJobName, takesBackupSlot, type JobOwner } from './job.ts';
-import { jobNameLabel, jobOutcome, type JobObject, type JobPod } from './job-status.ts';
+import { jobNameLabel, jobOutcome, type JobObject, type JobPod, type ScriptResult } from './job-status.ts';
+import { decideRun, type AttemptObservation } from '../../backup/run-decision.ts';
+import { cleanUpRun } from './cleanup.ts';
+import type { BackupMetrics } from './metrics.ts';
 import { pruneBackups } from './prune.ts';
 import { databasesOwnedBy, scopeRefusal } from './scope.ts';
 import type { BackupSlots } from './slots.ts';
@@ -50,22 +56,25 @@ function statusFields(backup: MySQLBackup): Record<string, unknown> {
   return { ...(backup.status ?? {}) };
 }
 
-export function backupReconciler(slots: BackupSlots): (context: ControllerContext, key: string) => Promise<ReconcileOutcome | undefined> {
+export function backupReconciler(slots: BackupSlots, metrics?: BackupMetrics): (context: ControllerContext, key: string) => Promise<ReconcileOutcome | undefined> {
   return async (context, key) => {
     const { namespace, name } = splitKey(key);
     const backup = context.caches.backups.get(namespace, name);
     if (backup === undefined) {
       slots.withdraw(key);
+      metrics?.forget(namespace, name);
       return undefined;
     }
-    return reconcileBackup(context, slots, backup);
+    // From the status, so a new leader shows them before any run ends.
+    metrics?.setLastSuccess(namespace, name, { completionTime: backup.status?.lastSuccessfulTime, sizeBytes: backup.status?.backups?.[0]?.sizeBytes });
+    return reconcileBackup(context, slots, backup, metrics);
   };
 }
 
-async function reconcileBackup(context: ControllerContext, slots: BackupSlots, backup: MySQLBackup): Promise<ReconcileOutcome | undefined> {
+async function reconcileBackup(context: ControllerContext, slots: BackupSlots, backup: MySQLBackup, metrics: BackupMetrics | undefined): Promise<ReconcileOutcome | undefined> {
   const key = keyOf(backup);
   const owner = ownerOf(backup);
-  const fields = statusFields(backup);
+  let fields = statusFields(backup);
   const halt = async (readiness: Readiness): Promise<ReconcileOutcome> => {
     slots.withdraw(key);
     await writeStatus(context, backup, { ...fields, queued: false, queuePosition: undefined }, readiness);
@@ -120,14 +129,24 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
 
   // 5. running run
   const lastRun = backup.status?.lastRun;
-  if (lastRun?.result === 'Running') return followRun(context, slots, backup, access, lastRun, ready, statusFields(backup));
+  let retry: Retry | undefined;
+  if (lastRun?.result === 'Running') {
+    const followed = await followRun(context, slots, backup, access, lastRun, ready, statusFields(backup), metrics);
+    if (!('retry' in followed)) return followed;
+    retry = followed.retry;
+    fields = followed.fields;
+  }
 
   // 6. due run
   const now = context.now();
   const created = new Date(backup.metadata.creationTimestamp ?? now.toISOString());
   let due: Date | undefined;
   let next: Date | undefined;
-  if (schedule === undefined) {
+  if (retry !== undefined) {
+    // The failed attempt's run again, with its times: its old place in the queue.
+    due = retry.due;
+    if (schedule !== undefined) next = dueRun(schedule, zone, due, now).next;
+  } else if (schedule === undefined) {
     // One run, due when the object was made; done once lastRun names it.
     if (lastRun?.id !== formatRunId(created)) due = created;
   } else if (spec.suspend !== true) {
@@ -143,8 +162,11 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
     return { requeueAfterMs: next === undefined ? context.resyncIntervalMs : Math.max(1000, next.getTime() - now.getTime()) };
   }
   const runId = formatRunId(due);
-  if (spec.startingDeadlineSeconds !== undefined && now.getTime() - due.getTime() > spec.startingDeadlineSeconds * 1000) {
+  const attempt = retry?.attempt ?? 1;
+  // A retry started in time once: the deadline is for a run's first start.
+  if (retry === undefined && spec.startingDeadlineSeconds !== undefined && now.getTime() - due.getTime() > spec.startingDeadlineSeconds * 1000) {
     slots.withdraw(key);
+    metrics?.observeEnd('missed');
     return finishRun(context, backup, ready, {
       ...scheduleFields,
       lastScheduleTime: due.toISOString(),
@@ -154,11 +176,12 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
 
   // 7. slot (one-off runs start at once; scheduled ones at their jittered time)
   const startAfter = schedule === undefined ? due : jitteredStart(due, key, slots.settings.jitterSeconds);
-  if (startAfter.getTime() > now.getTime()) {
+  const notBefore = retry === undefined || retry.notBefore.getTime() < startAfter.getTime() ? startAfter : retry.notBefore;
+  if (notBefore.getTime() > now.getTime()) {
     await writeStatus(context, backup, { ...scheduleFields, queued: false, queuePosition: undefined }, ready);
-    return { requeueAfterMs: startAfter.getTime() - now.getTime() };
+    return { requeueAfterMs: notBefore.getTime() - now.getTime() };
   }
-  const jobName = backupJobName(owner.name, runId);
+  const jobName = backupJobName(owner.name, runId, attempt);
   // The run started already and this reconcile read the backup before its
   // status said so (the cache lags behind our own write): follow the Job,
   // never ask for a second slot or write a status without the run.
@@ -166,8 +189,10 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
   if (existing !== undefined) {
     const path = `${owner.namespace}/${owner.name}/${runId}`;
     const startTime = existing.metadata.creationTimestamp ?? now.toISOString();
-    const run: LastRun = { id: runId, jobName, result: 'Running', attempts: 1, startTime, path };
-    return followRun(context, slots, backup, access, run, ready, { ...scheduleFields, lastScheduleTime: due.toISOString(), lastRun: run, queued: false, queuePosition: undefined });
+    const run: LastRun = { id: runId, jobName, result: 'Running', attempts: attempt, startTime, path };
+    const followed = await followRun(context, slots, backup, access, run, ready, { ...scheduleFields, lastScheduleTime: due.toISOString(), lastRun: run, queued: false, queuePosition: undefined }, metrics);
+    // That attempt failed already and is recorded: the next reconcile retries it.
+    return 'retry' in followed ? { requeueAfterMs: 1000 } : followed;
   }
   if (slots.claimed(`${owner.namespace}/${jobName}`)) return { requeueAfterMs: 1000 };
   const answer = slots.request({ key, id: runId, dueAt: due, startAt: startAfter }, `${owner.namespace}/${jobName}`, runningBackupJobs(context.caches));
@@ -196,11 +221,13 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
         activeDeadlineSeconds: spec.activeDeadlineSeconds ?? 3600,
         resources: spec.resources,
         runId,
+        attempt,
         databases,
         compression: spec.compression ?? 'gzip',
       }),
     );
-    context.events.record(backup, 'Normal', 'BackupStarted', `run ${runId} started as Job ${jobName}`);
+    if (attempt === 1) context.events.record(backup, 'Normal', 'BackupStarted', `run ${runId} started as Job ${jobName}`);
+    else context.events.record(backup, 'Normal', 'BackupRetried', `run ${runId}: attempt ${attempt} started as Job ${jobName}`);
     await writeStatus(
       context,
       backup,
@@ -209,7 +236,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
         queued: false,
         queuePosition: undefined,
         lastScheduleTime: due.toISOString(),
-        lastRun: { id: runId, jobName, result: 'Running', attempts: 1, startTime: now.toISOString(), path },
+        lastRun: { id: runId, jobName, result: 'Running', attempts: attempt, startTime: now.toISOString(), path },
       },
       ready,
     );
@@ -223,7 +250,47 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
   return { requeueAfterMs: followUpMs };
 }
 
-/** Phase 5: the run's Job, followed until it ends. */
+/** A failed attempt to start again: which, its run's due time, and not before when. */
+interface Retry {
+  readonly attempt: number;
+  readonly due: Date;
+  readonly notBefore: Date;
+}
+
+/** What an attempt's Job came to, for the decision. */
+function observeAttempt(context: ControllerContext, namespace: string, jobName: string, job: JobObject | undefined, lastRun: LastRun): AttemptObservation & { readonly result?: ScriptResult; readonly completionTime?: string } {
+  const now = context.now();
+  if (job === undefined) {
+    const started = lastRun.startTime === undefined ? 0 : new Date(lastRun.startTime).getTime();
+    if (now.getTime() - started < jobAppearanceMs) return { state: 'running' };
+    // Recorded once: a retry's delay counts from the first time the loss was seen.
+    const endedAt = lastRun.completionTime === undefined ? now : new Date(lastRun.completionTime);
+    return { state: 'failed', reason: 'JobGone', message: `Job ${jobName} is gone (deleted before its end)`, retryable: true, endedAt };
+  }
+  const pods = context.caches.pods.list(namespace).filter((p) => p.metadata.labels?.[jobNameLabel] === jobName) as JobPod[];
+  const outcome = jobOutcome(job, pods);
+  if (outcome.state === 'running') return { state: 'running' };
+  const completionTime = outcome.completionTime ?? lastRun.completionTime ?? now.toISOString();
+  if (outcome.state === 'succeeded') return { state: 'succeeded', result: outcome.result, completionTime };
+  return { state: 'failed', reason: outcome.reason, message: outcome.message, retryable: !outcome.refused, endedAt: new Date(completionTime), completionTime };
+}
+
+/** Tells what a cleanup did, or why it stopped: removing leftovers never fails the run. */
+function reportCleanup(context: ControllerContext, backup: MySQLBackup, runId: string, report: Awaited<ReturnType<typeof cleanUpRun>>): void {
+  if (report.error !== undefined) {
+    context.events.record(backup, 'Warning', 'CleanupFailed', `removing what run ${runId} left: ${report.error}; the next run's cleanup tries again`);
+    return;
+  }
+  if (report.deletedObjects + report.abortedUploads === 0) return;
+  const swept = report.sweptRuns.length === 0 ? '' : ` (and the leftovers of interrupted runs ${report.sweptRuns.join(', ')})`;
+  context.events.record(backup, 'Normal', 'LeftoversRemoved', `run ${runId}: deleted ${report.deletedObjects} objects and aborted ${report.abortedUploads} unfinished uploads of interrupted attempts${swept}`);
+}
+
+/**
+ * Phase 5: the run's current attempt, followed until its Job ends; then
+ * recorded, or handed back as a retry for phases 6 to 8 (with the status
+ * fields to go on from), or given up.
+ */
 async function followRun(
   context: ControllerContext,
   slots: BackupSlots,
@@ -233,44 +300,64 @@ async function followRun(
   ready: Readiness,
   /** The status to write the run's end into. */
   fields: Record<string, unknown>,
-): Promise<ReconcileOutcome> {
+  metrics: BackupMetrics | undefined,
+): Promise<ReconcileOutcome | { readonly retry: Retry; readonly fields: Record<string, unknown> }> {
   const owner = ownerOf(backup);
-  const jobName = lastRun.jobName ?? backupJobName(owner.name, lastRun.id);
+  const attempt = lastRun.attempts ?? 1;
+  const jobName = lastRun.jobName ?? backupJobName(owner.name, lastRun.id, attempt);
   const job = context.caches.jobs.get(owner.namespace, jobName);
-  const now = context.now();
-  if (job === undefined) {
-    const started = lastRun.startTime === undefined ? 0 : new Date(lastRun.startTime).getTime();
-    if (now.getTime() - started < jobAppearanceMs) return { requeueAfterMs: 2000 };
-    slots.settled(`${owner.namespace}/${jobName}`);
-    await dropJobAccount(owner, access.client);
-    return finishRun(context, backup, ready, {
-      ...fields,
-      lastRun: { ...lastRun, result: 'Failed', completionTime: now.toISOString(), message: `Job ${jobName} is gone (deleted before its end)` },
-    });
-  }
-  slots.settled(`${owner.namespace}/${jobName}`);
-  const pods = context.caches.pods.list(owner.namespace).filter((p) => p.metadata.labels?.[jobNameLabel] === jobName) as JobPod[];
-  const outcome = jobOutcome(job, pods);
-  if (outcome.state === 'running') {
+  const observed = observeAttempt(context, owner.namespace, jobName, job, lastRun);
+  // The cache shows the Job (or it is lost for good): it counts through the cache from here on.
+  if (job !== undefined || observed.state !== 'running') slots.settled(`${owner.namespace}/${jobName}`);
+  const decision = decideRun({ attempt, observation: observed });
+  if (decision.action === 'follow') {
     // Status said otherwise (a lagging read): say it runs.
-    if (backup.status?.lastRun?.result !== 'Running') await writeStatus(context, backup, fields, ready);
-    return { requeueAfterMs: followUpMs };
+    if (job !== undefined && backup.status?.lastRun?.result !== 'Running') await writeStatus(context, backup, fields, ready);
+    return { requeueAfterMs: job === undefined ? 2000 : followUpMs };
   }
+  const completionTime = observed.completionTime ?? context.now().toISOString();
+  const seconds = lastRun.startTime === undefined ? undefined : (new Date(completionTime).getTime() - new Date(lastRun.startTime).getTime()) / 1000;
+  const durationSeconds = seconds === undefined ? undefined : seconds.toFixed(3);
+  const timing = { completionTime, ...(durationSeconds === undefined ? {} : { durationSeconds }) };
+
+  if (decision.action === 'retry') {
+    const retry: Retry = { attempt: decision.nextAttempt, due: parseRunId(lastRun.id), notBefore: decision.notBefore };
+    // The next attempt may run already (this read of the status lags behind its start):
+    // its folder is in use, nothing is cleaned, phase 7 follows its Job.
+    const nextJob = backupJobName(owner.name, lastRun.id, decision.nextAttempt);
+    if (context.caches.jobs.get(owner.namespace, nextJob) !== undefined || slots.claimed(`${owner.namespace}/${nextJob}`)) return { retry, fields };
+    // Recorded already (a running attempt has no completionTime).
+    if (lastRun.completionTime !== undefined) return { retry, fields };
+    // First seen: told, counted, the account dropped until the retry, the folder emptied for it.
+    context.events.record(backup, 'Warning', 'BackupAttemptFailed', `run ${lastRun.id}: ${decision.message}`);
+    metrics?.observeEnd('retried', seconds);
+    await dropJobAccount(owner, access.client);
+    reportCleanup(context, backup, lastRun.id, await cleanUpRun(context, backup, lastRun.id, decision.cleanUp));
+    const updated = { ...fields, lastRun: { ...lastRun, jobName, ...timing, message: decision.message } };
+    await writeStatus(context, backup, updated, ready);
+    return { retry, fields: updated };
+  }
+
   await dropJobAccount(owner, access.client);
-  const completionTime = outcome.completionTime ?? now.toISOString();
-  const durationSeconds = lastRun.startTime === undefined ? undefined : ((new Date(completionTime).getTime() - new Date(lastRun.startTime).getTime()) / 1000).toFixed(3);
-  if (outcome.state === 'failed') {
-    return finishRun(context, backup, ready, {
-      ...fields,
-      lastRun: { ...lastRun, result: 'Failed', completionTime, ...(durationSeconds === undefined ? {} : { durationSeconds }), message: `${outcome.reason}: ${outcome.message}` },
-    });
+  if (decision.action === 'giveUp') {
+    metrics?.observeEnd('failed', seconds);
+    reportCleanup(context, backup, lastRun.id, await cleanUpRun(context, backup, lastRun.id, decision.cleanUp));
+    return finishRun(context, backup, ready, { ...fields, lastRun: { ...lastRun, jobName, result: 'Failed', ...timing, message: decision.message } });
   }
-  const made = outcome.result;
+
+  // recordSuccess
+  const made = observed.result ?? { result: 'Completed' };
+  metrics?.observeEnd('succeeded', seconds);
+  reportCleanup(context, backup, lastRun.id, await cleanUpRun(context, backup, lastRun.id, decision.cleanUp));
+  // What an earlier attempt's failure said is not carried over.
   const run: LastRun = {
-    ...lastRun,
+    id: lastRun.id,
+    ...(lastRun.attempts === undefined ? {} : { attempts: lastRun.attempts }),
+    ...(lastRun.startTime === undefined ? {} : { startTime: lastRun.startTime }),
+    ...(lastRun.path === undefined ? {} : { path: lastRun.path }),
+    jobName,
     result: 'Succeeded',
-    completionTime,
-    ...(durationSeconds === undefined ? {} : { durationSeconds }),
+    ...timing,
     ...(made.sizeBytes === undefined ? {} : { sizeBytes: made.sizeBytes }),
     ...(made.sha256 === undefined ? {} : { sha256: made.sha256 }),
     ...(made.gtidPosition === undefined || made.gtidPosition === '' ? {} : { gtidPosition: made.gtidPosition }),
@@ -332,10 +419,10 @@ export function jobEnded(job: JobObject | undefined): boolean {
   return (job?.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
 }
 
-export function backupController(slots: BackupSlots): ControllerDefinition {
+export function backupController(slots: BackupSlots, metrics?: BackupMetrics): ControllerDefinition {
   return {
     name: 'mysqlbackup',
-    reconcile: backupReconciler(slots),
+    reconcile: backupReconciler(slots, metrics),
     triggers: (caches): Trigger[] => [
       ownChanges(caches.backups, 'mysqlbackups'),
       owns(caches.jobs, 'Jobs owned by MySQLBackup', { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLBackup' }),
