@@ -147,6 +147,34 @@ cipher() {
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
+# What interrupted attempts left goes before this attempt writes. On a
+# volume target only this can remove it (the operator does not mount
+# volumes); on S3 the operator removes the same itself and also aborts
+# unfinished multipart uploads. Removed: this run's own folder (an earlier
+# attempt's partial data: the operator retries only a run that did not
+# succeed), and the folders of this backup's older runs that hold no
+# manifest.json (a backup runs one run at a time, so none is being written).
+# A folder whose name is no run id, a newer run's, or one with a manifest is
+# never touched.
+clear_leftovers() {
+  local parent="${LOCATION%/*}" listing manifests run status=0
+  listing="$(rclone lsf --dirs-only "$parent" 2>"$work/clear.err")" || status=$?
+  # 3: the backup's folder does not exist yet, so nothing was left in it.
+  if ((status == 3)); then return 0; fi
+  ((status == 0)) || fail BackupFailed "listing $parent for leftovers of interrupted runs: $(tail -c 800 "$work/clear.err" | tr '\n' ' ')"
+  manifests="$(rclone lsf --recursive --files-only --include '*/manifest.json' "$parent" 2>"$work/clear.err")" ||
+    fail BackupFailed "listing the manifests in $parent: $(tail -c 800 "$work/clear.err" | tr '\n' ' ')"
+  while IFS= read -r run; do
+    run="${run%/}"
+    [[ "$run" =~ ^[0-9]{8}T[0-9]{6}Z$ ]] || continue
+    [[ "$run" == "$BACKUP_ID" || "$run" < "$BACKUP_ID" ]] || continue
+    if [[ "$run" != "$BACKUP_ID" ]] && grep -qxF "$run/manifest.json" <<<"$manifests"; then continue; fi
+    rclone purge --quiet "$parent/$run" 2>"$work/clear.err" ||
+      fail BackupFailed "removing the leftovers of an interrupted run in $parent/$run: $(tail -c 800 "$work/clear.err" | tr '\n' ' ')"
+    echo "flightdeck-backup: removed what an interrupted run left in $parent/$run" >&2
+  done <<<"$listing"
+}
+
 backup() {
   require LOCATION
   require BACKUP_ID
@@ -184,6 +212,7 @@ backup() {
   local position_options=()
   if [[ "$(sql -e 'SELECT @@log_bin')" == 1 ]]; then position_options=(--master-data=2); fi
 
+  clear_leftovers
   local data="data.sql$extension"
   mkfifo "$work/to-sha256" "$work/to-size" "$work/to-header"
   sha256sum <"$work/to-sha256" | cut -d' ' -f1 >"$work/sha256" &
