@@ -17,7 +17,7 @@ import type { MySQLClusterStatus } from '../../api/mysqlcluster.ts';
 import { clusterIntent } from '../../api/normalize.ts';
 import { clusterNames } from '../cluster/managed/builders/names.ts';
 import { donorListenScript, seedMarkers, seedScript } from '../cluster/managed/builders/seed.ts';
-import { jobBackoffLimit, refusedExitCode, type JobManifest } from './job.ts';
+import { refusedExitCode, type JobManifest } from './job.ts';
 import { physicalBackupDonor } from './physical-donor.ts';
 import { backupMethodLabel, physicalBackupJob, type PhysicalBackupJobInput } from './physical-job.ts';
 
@@ -82,7 +82,8 @@ describe('physical backup Job', () => {
     assert.deepEqual(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     assert.equal(container.resources.limits?.memory, '1Gi');
     assert.equal(job.spec.activeDeadlineSeconds, 1800);
-    assert.equal(job.spec.backoffLimit, jobBackoffLimit);
+    assert.equal(job.spec.backoffLimit, 0);
+    assert.equal(physicalBackupJob({ ...base, attempt: 2 }).metadata.name, 'nightly-20261202t030000z-2');
   });
 
   it("reaches the donor's endpoint through the headless Service and names it for the manifest", () => {

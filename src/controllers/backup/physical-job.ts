@@ -13,11 +13,11 @@ import { donorContainer } from '../cluster/managed/builders/seed.ts';
 import { credentialKeys, type ClusterNames } from '../cluster/managed/builders/names.ts';
 import { managedByLabel } from '../context.ts';
 import {
+  attemptLabel,
   backupJobName,
   backupLabel,
   defaultJobResources,
   finishedJobTtlSeconds,
-  jobBackoffLimit,
   refusedExitCode,
   runIdLabel,
   targetWiring,
@@ -41,6 +41,8 @@ export interface PhysicalBackupJobInput {
   /** <namespace>/<backup>/<id>, below the target's prefix or subPath. */
   readonly runPath: string;
   readonly runId: string;
+  /** 1 for a run's first Job; a retry's number otherwise (its own Job name, as backupJob's). */
+  readonly attempt?: number;
   readonly compression: Compression;
   readonly encryptionKey?: { readonly secretName: string; readonly key: string } | undefined;
   readonly activeDeadlineSeconds: number;
@@ -74,18 +76,20 @@ export function physicalBackupJob(input: PhysicalBackupJobInput): JobManifest {
     volumeMounts.push({ name: 'encryption-key', mountPath: mounts.encryption, readOnly: true });
     env.push({ name: 'ENCRYPTION_KEY_FILE', value: `${mounts.encryption}/key` });
   }
-  const labels = { ...managedByLabel, [backupLabel]: input.owner.name, [runIdLabel]: input.runId.toLowerCase(), [backupMethodLabel]: 'physical' };
+  const attempt = input.attempt ?? 1;
+  const labels = { ...managedByLabel, [backupLabel]: input.owner.name, [runIdLabel]: input.runId.toLowerCase(), [attemptLabel]: String(attempt), [backupMethodLabel]: 'physical' };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: backupJobName(input.owner.name, input.runId),
+      name: backupJobName(input.owner.name, input.runId, attempt),
       namespace: input.owner.namespace,
       labels,
       ownerReferences: [{ apiVersion, kind: input.owner.kind, name: input.owner.name, uid: input.owner.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: {
-      backoffLimit: jobBackoffLimit,
+      // One pod per attempt, as backupJob: a failed attempt goes back to the queue rather than holding its slot through pod retries.
+      backoffLimit: 0,
       activeDeadlineSeconds: input.activeDeadlineSeconds,
       ttlSecondsAfterFinished: finishedJobTtlSeconds,
       podFailurePolicy: {
