@@ -3,7 +3,8 @@
 //   2. source         (the MySQLBackup's backup, or a target and path given directly; BackupNotFound waits here)
 //   3. cluster access (ClusterNotFound, NamespaceNotAllowed, ClusterNotReady wait here)
 //   4. scope          (DatabaseNotOwned, WholeClusterNotAllowed: the tenancy rule, on the target names)
-//   5. start          (account with ALL on exactly the target databases, then the Job)
+//   5. start          (on S3, a run folder without manifest.json is refused here, Failed NotABackup: an interrupted
+//                      run is no backup; then account with ALL on exactly the target databases, then the Job)
 //   6. follow         (the Job's end: Complete with what was restored, or Failed with the script's reason; account dropped)
 // A non-empty target without overwrite is refused by the Job's script before
 // it changes anything (TargetNotEmpty), and shows here as Failed.
@@ -18,7 +19,9 @@ import { owns } from '../../runtime/triggers.ts';
 import { dropJobAccount, ensureJobAccount } from '../backup/account.ts';
 import { restoreJob, restoreJobName, type JobOwner } from '../backup/job.ts';
 import { jobNameLabel, jobOutcome, type JobPod } from '../backup/job-status.ts';
+import { s3ClientOf } from '../backup/prune.ts';
 import { databasesOwnedBy, scopeRefusal } from '../backup/scope.ts';
+import { manifestFileName } from '../../backup/manifest.ts';
 import { accessCluster, sqlFailure } from '../cluster-access.ts';
 import { splitKey, type ControllerContext, type ControllerDefinition } from '../context.ts';
 import { writeStatus, type Readiness } from '../status.ts';
@@ -130,6 +133,13 @@ export async function reconcileRestore(context: ControllerContext, key: string):
       // Created before; the cache has not shown it yet.
       return { requeueAfterMs: 2000 };
     }
+    const missing = await missingManifest(context, owner.namespace, source);
+    if (missing !== undefined) {
+      const failed: ConditionUpdate = { type: 'Failed', status: 'True', reason: 'NotABackup', message: missing };
+      await writeStatus(context, restore, { ...base, message: missing }, { ready: false, reason: 'NotABackup', message: missing }, [failed]);
+      context.events.record(restore, 'Warning', 'RestoreRefused', missing);
+      return undefined;
+    }
     try {
       const account = await ensureJobAccount(context, owner, access.client, restoreGrants(mapping.map((m) => m.to)));
       await context.kube.create(
@@ -187,6 +197,28 @@ export async function reconcileRestore(context: ControllerContext, key: string):
   await writeStatus(context, restore, { ...base, ...timing, restored, message }, { ready: true, reason: 'Complete', message }, [complete]);
   context.events.record(restore, 'Normal', 'RestoreCompleted', message);
   return undefined;
+}
+
+/**
+ * Why the source on an S3 target is no backup (its folder has no
+ * manifest.json: an interrupted run, or no run at all), or undefined when it
+ * has one, or when the target is a volume (the Job's script refuses there,
+ * BackupNotFound). A store that cannot be asked throws: the restore waits.
+ */
+async function missingManifest(context: ControllerContext, namespace: string, source: ResolvedSource): Promise<string | undefined> {
+  const s3 = source.target.s3;
+  if (s3 === undefined) return undefined;
+  const key = `${[s3.prefix?.replace(/^\/+|\/+$/g, ''), source.path.replace(/^\/+|\/+$/g, '')].filter((p) => p !== undefined && p !== '').join('/')}/${manifestFileName}`;
+  const client = s3ClientOf(context, { metadata: { namespace }, spec: { target: source.target } }, s3);
+  try {
+    const head = await client.headObject(s3.bucket, key, { signal: context.signal });
+    if (head !== undefined) return undefined;
+  } catch (error) {
+    throw new Error(`checking for s3://${s3.bucket}/${key}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  } finally {
+    client.close();
+  }
+  return `s3://${s3.bucket}/${key} does not exist: ${source.path} is not a complete backup (a run interrupted before its manifest was written, or no run at all); nothing was restored`;
 }
 
 export const restoreController: ControllerDefinition = {
