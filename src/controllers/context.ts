@@ -7,6 +7,8 @@ import type { MySQLCluster } from '../api/mysqlcluster.ts';
 import type { MySQLRestore } from '../api/mysqlrestore.ts';
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
+import type { VolumeBackup } from '../api/volumebackup.ts';
+import type { VolumeRestore } from '../api/volumerestore.ts';
 import type { ReconcileOutcome } from '../runtime/controller.ts';
 import type { Informer, KubeObject } from '../runtime/informer.ts';
 import type { Trigger } from '../runtime/triggers.ts';
@@ -101,6 +103,8 @@ export interface Caches {
   readonly statefulSets: Informer<KubeObject>;
   readonly backups: Informer<MySQLBackup>;
   readonly restores: Informer<MySQLRestore>;
+  readonly volumeBackups: Informer<VolumeBackup>;
+  readonly volumeRestores: Informer<VolumeRestore>;
   /** Jobs the operator manages (backups and restores): their ends, and the running ones that fill the backup slots. */
   readonly jobs: Informer<JobObject>;
 }

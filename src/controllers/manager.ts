@@ -11,6 +11,8 @@ import type { MySQLCluster } from '../api/mysqlcluster.ts';
 import type { MySQLRestore } from '../api/mysqlrestore.ts';
 import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { MySQLUser } from '../api/mysqluser.ts';
+import type { VolumeBackup } from '../api/volumebackup.ts';
+import type { VolumeRestore } from '../api/volumerestore.ts';
 import { apiVersion } from '../api/common.ts';
 import { Controller } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
@@ -42,6 +44,8 @@ import { databaseController } from './database/reconcile.ts';
 import { restoreController } from './restore/reconcile.ts';
 import { addIndexes, addPodsByNodeIndex } from './indexes.ts';
 import { userController } from './user/reconcile.ts';
+import { volumeBackupController } from './volume-backup/reconcile.ts';
+import { volumeRestoreController } from './volume-restore/reconcile.ts';
 
 export interface ManagerOptions {
   kubeConfig: KubeAccess;
@@ -105,6 +109,8 @@ export class Manager {
       statefulSets: informer<KubeObject>('apps/v1', 'statefulsets', slimStatefulSet, managedBySelector),
       backups: informer<MySQLBackup>(apiVersion, 'mysqlbackups'),
       restores: informer<MySQLRestore>(apiVersion, 'mysqlrestores'),
+      volumeBackups: informer<VolumeBackup>(apiVersion, 'volumebackups'),
+      volumeRestores: informer<VolumeRestore>(apiVersion, 'volumerestores'),
       jobs: informer<JobObject>('batch/v1', 'jobs', undefined, managedBySelector),
     };
     addIndexes(this.#caches.users, this.#caches.databases);
@@ -138,12 +144,16 @@ export class Manager {
       now: () => new Date(),
       enqueue: { database: enqueueTo(databaseController.name), user: enqueueTo(userController.name) },
     };
+    // One set of slots: database and files backups share backups.maxConcurrent.
+    const slots = new BackupSlots(options.backups ?? defaultBackupSlotSettings);
     const definitions: readonly ControllerDefinition[] = [
       clusterController(this.#managed),
       databaseController,
       userController,
-      backupController(new BackupSlots(options.backups ?? defaultBackupSlotSettings)),
+      backupController(slots),
       restoreController,
+      volumeBackupController(slots),
+      volumeRestoreController,
     ];
     this.#controllers = new Map(definitions.map((definition) => [definition.name, this.#controller(definition, context, options)]));
     this.#restCompaction = new RestCompaction({

@@ -136,6 +136,17 @@ export class KubeClient {
   }
 
   /**
+   * The objects of a kind in `namespace` as the API server has them now (not
+   * a cache), for kinds the operator does not cache, such as a tenant's Pods.
+   * One request, no paging: for small sets such as one namespace's Pods.
+   */
+  async list<T extends KubeObject>(apiVersion: string, kind: string, namespace: string): Promise<T[]> {
+    const { plural, namespaced } = await this.#resource(apiVersion, kind);
+    const list = await this.#json<{ items?: T[] }>({ method: 'GET', path: collectionPath(apiVersion, plural, namespaced ? namespace : undefined) });
+    return list.items ?? [];
+  }
+
+  /**
    * Creates `object` (owned by the field manager) and returns it as stored;
    * undefined when an object of that name already exists (409) — the existing
    * one is left unchanged. Useful for things written once, such as a generated
