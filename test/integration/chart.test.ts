@@ -249,6 +249,8 @@ describe('rendering with the default values', () => {
       'CustomResourceDefinition/mysqldatabases.flightdeck.t7.io',
       'CustomResourceDefinition/mysqlrestores.flightdeck.t7.io',
       'CustomResourceDefinition/mysqlusers.flightdeck.t7.io',
+      'CustomResourceDefinition/volumebackups.flightdeck.t7.io',
+      'CustomResourceDefinition/volumerestores.flightdeck.t7.io',
       'Deployment/flightdeck-flightdeck-operator',
       'Role/flightdeck-flightdeck-operator-leader-election',
       'RoleBinding/flightdeck-flightdeck-operator-leader-election',
@@ -583,6 +585,15 @@ describe('RBAC: least privilege', () => {
       // Their Jobs and account Secrets are owned by them with blockOwnerDeletion.
       'flightdeck.t7.io/mysqlbackups/finalizers: update',
       'flightdeck.t7.io/mysqlrestores/finalizers: update',
+      // Files backups and restores: cached, status written, their Jobs owned with blockOwnerDeletion; no finalizer of their own.
+      'flightdeck.t7.io/volumebackups: list',
+      'flightdeck.t7.io/volumebackups: watch',
+      'flightdeck.t7.io/volumebackups/status: patch',
+      'flightdeck.t7.io/volumebackups/finalizers: update',
+      'flightdeck.t7.io/volumerestores: list',
+      'flightdeck.t7.io/volumerestores: watch',
+      'flightdeck.t7.io/volumerestores/status: patch',
+      'flightdeck.t7.io/volumerestores/finalizers: update',
       // The Jobs that back up and restore: created; cached (own label) to follow them and count running backups
       // against backups.maxConcurrent. Never deleted by the operator (owner deletion and ttlSecondsAfterFinished do).
       'batch/jobs: create',
