@@ -36,6 +36,14 @@ export interface CleanupReport {
 /** The Job's default deadline (MySQLBackup spec.activeDeadlineSeconds). */
 const defaultDeadlineSeconds = 3600;
 
+/** Where a backup's runs are in a bucket. */
+export interface BackupLocation {
+  readonly bucket: string;
+  readonly prefix?: string | undefined;
+  readonly namespace: string;
+  readonly name: string;
+}
+
 /**
  * Cleans run `runId`'s folder as `mode` says, then sweeps the backup's older
  * leftovers. Never throws for a store that fails: the report's `error` says
@@ -44,52 +52,70 @@ const defaultDeadlineSeconds = 3600;
 export async function cleanUpRun(context: ControllerContext, owner: CleanupOwner, runId: string, mode: CleanUp): Promise<CleanupReport> {
   const s3 = owner.spec.target.s3;
   if (s3 === undefined) return { reached: false, deletedObjects: 0, abortedUploads: 0, sweptRuns: [] };
-  const namespace = owner.metadata.namespace ?? 'default';
-  const backupDir = `${backupFolder(s3.prefix, namespace, owner.metadata.name)}/`;
-  const runDir = `${runPath(s3.prefix, namespace, owner.metadata.name, runId)}/`;
-  const signal = context.signal;
+  let client: S3Client;
+  try {
+    client = s3ClientOf(context, owner, s3);
+  } catch (error) {
+    return { reached: true, deletedObjects: 0, abortedUploads: 0, sweptRuns: [], error: `connecting to s3://${s3.bucket}: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  try {
+    const location = { bucket: s3.bucket, prefix: s3.prefix, namespace: owner.metadata.namespace ?? 'default', name: owner.metadata.name };
+    return await cleanUpRunFolder(client, location, runId, mode, { now: context.now(), deadlineMs: (owner.spec.activeDeadlineSeconds ?? defaultDeadlineSeconds) * 1000, signal: context.signal });
+  } finally {
+    client.close();
+  }
+}
+
+/** cleanUpRun's work on one bucket with a client given (tests give theirs). */
+export async function cleanUpRunFolder(
+  client: S3Client,
+  location: BackupLocation,
+  runId: string,
+  mode: CleanUp,
+  rules: { readonly now: Date; readonly deadlineMs: number; readonly signal?: AbortSignal },
+): Promise<CleanupReport> {
+  const { bucket } = location;
+  const backupDir = `${backupFolder(location.prefix, location.namespace, location.name)}/`;
+  const runDir = `${runPath(location.prefix, location.namespace, location.name, runId)}/`;
+  const signal = rules.signal;
   let deletedObjects = 0;
   let abortedUploads = 0;
   const sweptRuns: string[] = [];
-  let step = 'connecting';
-  let client: S3Client | undefined;
+  let step = 'starting';
   try {
-    client = s3ClientOf(context, owner, s3);
     if (mode === 'folder') {
       // The manifest first: a cleanup cut off half-way leaves no look-alike backup.
       step = `deleting ${runDir}${manifestFileName}`;
-      await client.deleteObject(s3.bucket, `${runDir}${manifestFileName}`, { signal });
+      await client.deleteObject(bucket, `${runDir}${manifestFileName}`, { signal });
       step = `deleting the objects of ${runDir}`;
-      const keys = (await client.listAllObjects(s3.bucket, { prefix: runDir, signal })).map((o) => o.key);
-      if (keys.length > 0) await client.deleteObjects(s3.bucket, keys, { signal });
+      const keys = (await client.listAllObjects(bucket, { prefix: runDir, signal })).map((o) => o.key);
+      if (keys.length > 0) await client.deleteObjects(bucket, keys, { signal });
       deletedObjects += keys.length;
     }
     step = `aborting the unfinished uploads of ${runDir}`;
-    for (const upload of await client.listMultipartUploads(s3.bucket, { prefix: runDir, signal })) {
-      await client.abortMultipartUpload(s3.bucket, upload.key, upload.uploadId, { signal });
+    for (const upload of await client.listMultipartUploads(bucket, { prefix: runDir, signal })) {
+      await client.abortMultipartUpload(bucket, upload.key, upload.uploadId, { signal });
       abortedUploads++;
     }
 
     step = `sweeping ${backupDir}`;
     const relative = (key: string): string => key.slice(backupDir.length);
-    const objects = (await client.listAllObjects(s3.bucket, { prefix: backupDir, signal })).map((o) => ({ key: relative(o.key), lastModified: o.lastModified }));
-    const uploads = (await client.listMultipartUploads(s3.bucket, { prefix: backupDir, signal })).map((u) => ({ ...u, key: relative(u.key) }));
-    const leftovers = findLeftovers(objects, uploads, { now: context.now(), deadlineMs: (owner.spec.activeDeadlineSeconds ?? defaultDeadlineSeconds) * 1000 });
+    const objects = (await client.listAllObjects(bucket, { prefix: backupDir, signal })).map((o) => ({ key: relative(o.key), lastModified: o.lastModified }));
+    const uploads = (await client.listMultipartUploads(bucket, { prefix: backupDir, signal })).map((u) => ({ ...u, key: relative(u.key) }));
+    const leftovers = findLeftovers(objects, uploads, { now: rules.now, deadlineMs: rules.deadlineMs });
     for (const run of leftovers.runs) {
       step = `deleting the leftover run ${backupDir}${run.id}/`;
-      await client.deleteObjects(s3.bucket, run.keys.map((k) => `${backupDir}${k}`), { signal });
+      await client.deleteObjects(bucket, run.keys.map((k) => `${backupDir}${k}`), { signal });
       deletedObjects += run.keys.length;
       sweptRuns.push(run.id);
     }
     for (const upload of leftovers.uploads) {
       step = `aborting the unfinished upload of ${backupDir}${upload.key}`;
-      await client.abortMultipartUpload(s3.bucket, `${backupDir}${upload.key}`, upload.uploadId, { signal });
+      await client.abortMultipartUpload(bucket, `${backupDir}${upload.key}`, upload.uploadId, { signal });
       abortedUploads++;
     }
   } catch (error) {
-    return { reached: true, deletedObjects, abortedUploads, sweptRuns, error: `${step} in s3://${s3.bucket}: ${error instanceof Error ? error.message : String(error)}` };
-  } finally {
-    client?.close();
+    return { reached: true, deletedObjects, abortedUploads, sweptRuns, error: `${step} in s3://${bucket}: ${error instanceof Error ? error.message : String(error)}` };
   }
   return { reached: true, deletedObjects, abortedUploads, sweptRuns };
 }
