@@ -23,7 +23,8 @@ import { writeStatus, type Readiness } from '../../status.ts';
 import { managedClusterObjects } from './builders/all.ts';
 import { semiSyncSettings, writerWaitsForReaders } from './builders/config.ts';
 import { labelKeys } from './builders/labels.ts';
-import { claimName, clusterNames, serviceDnsName, systemAccounts, type ClusterNames } from './builders/names.ts';
+import { bootstrapFailure } from './bootstrap-status.ts';
+import { claimName, clusterNames, podName, serviceDnsName, systemAccounts, type ClusterNames } from './builders/names.ts';
 import { credentialsSecret, passwordsFromSecret, type ClusterPasswords } from './builders/secrets.ts';
 import type { VolumeClaimTemplate } from './builders/statefulset.ts';
 import { applyInOrder, inputsFingerprint } from './children.ts';
@@ -218,7 +219,9 @@ export async function reconcileManagedCluster(
   const readyInstances = statuses.filter((s) => s.ready === true).length;
   state.metrics.setWriter(namespace, name, recordedNow.currentPrimary);
   state.metrics.setReplicationLag(namespace, name, replicationLags(statuses, recordedNow.currentPrimary));
-  const ready: Readiness = readiness(current, outcome, readyInstances, managed.replication.allowAsyncFallback);
+  const ready: Readiness =
+    bootstrapFailure(managed, recordedNow.currentPrimary, pods().find((p) => p.metadata.name === podName(name, 0))) ??
+    readiness(current, outcome, readyInstances, managed.replication.allowAsyncFallback);
   const replicationCondition = replicating(current, statuses);
   const nowMs = context.now().getTime();
   const volatileDue = state.volatileDue(key, nowMs, volatileStatusIntervalMs);
