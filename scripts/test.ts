@@ -11,6 +11,7 @@ import { repoRoot } from '../test/env/paths.ts';
 import { startTestEnvironment, stopTestEnvironment, testEnvVariable } from '../test/env/shared.ts';
 import { stopLocalCluster } from '../test/env/cluster/cluster.ts';
 import { e2eClusterVariable, startE2eCluster } from '../test/env/cluster/shared.ts';
+import { operatorClusterNodes, operatorClusterVariable, startOperatorCluster } from '../test/env/operator-cluster.ts';
 
 const tiers = {
   unit: ['src/**/*.test.ts'],
@@ -21,7 +22,13 @@ const tiers = {
 type Tier = keyof typeof tiers;
 
 /** E2e files that start local clusters of their own (see main). */
-const ownClusterFiles = ['test/e2e/nodes.test.ts', 'test/e2e/storage-nodes.test.ts', 'test/e2e/managed-cluster.test.ts', 'test/e2e/managed-scale.test.ts', 'test/e2e/managed-rollout.test.ts', 'test/e2e/managed-seed.test.ts', 'test/e2e/backup.test.ts'];
+const ownClusterFiles = ['test/e2e/nodes.test.ts', 'test/e2e/storage-nodes.test.ts', 'test/e2e/backup.test.ts', 'test/e2e/volume-backup.test.ts'];
+
+/**
+ * E2e files that share one three-node cluster with the operator installed by
+ * its chart (test/env/operator-cluster.ts), one file at a time, after the own-cluster ones.
+ */
+const operatorClusterFiles = ['test/e2e/managed-cluster.test.ts', 'test/e2e/managed-scale.test.ts', 'test/e2e/managed-rollout.test.ts', 'test/e2e/managed-seed.test.ts'];
 
 function run(label: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
   process.stdout.write(`\n▶ ${label}\n`);
@@ -85,7 +92,8 @@ async function main(requested: readonly string[]): Promise<number> {
   // beside the other files, they starved timing-sensitive tests (a deposed
   // leader's exit, failovers) of CPU.
   const ownCluster = files.filter((f) => ownClusterFiles.some((name) => f.endsWith(name)));
-  const shared = files.filter((f) => !ownCluster.includes(f));
+  const onOperatorCluster = files.filter((f) => operatorClusterFiles.some((name) => f.endsWith(name)));
+  const shared = files.filter((f) => !ownCluster.includes(f) && !onOperatorCluster.includes(f));
   const testArgs = (concurrency: number, timeoutMs: number, list: readonly string[]): string[] => [
     '--test',
     '--test-reporter=spec',
@@ -95,13 +103,26 @@ async function main(requested: readonly string[]): Promise<number> {
   ];
   try {
     let ok = shared.length === 0 || run(`tests: ${selected.join(' + ')}`, process.execPath, testArgs(2, 300_000, shared), env);
+    // The shared environment is not used by the files below: its CPU goes to them.
+    // Nor is it named to them: it is stopped, and a file that asks for
+    // e2eCluster() or testEnvironment() must start its own.
+    await stop();
+    const ownEnv = Object.fromEntries(Object.entries(env).filter(([name]) => name !== e2eClusterVariable && name !== testEnvVariable));
     if (ownCluster.length > 0) {
-      // The shared environment is not used by these files: its CPU goes to them.
-      // Nor is it named to them: it is stopped, and a file that asks for
-      // e2eCluster() or testEnvironment() must start its own.
-      await stop();
-      const ownEnv = Object.fromEntries(Object.entries(env).filter(([name]) => name !== e2eClusterVariable && name !== testEnvVariable));
       ok = run('tests: e2e on clusters of their own, one at a time', process.execPath, testArgs(1, 900_000, ownCluster), ownEnv) && ok;
+    }
+    if (onOperatorCluster.length > 0) {
+      process.stdout.write(`\n▶ starting the local cluster with the operator for the managed-cluster e2e tests (${operatorClusterNodes} nodes)\n`);
+      const started = performance.now();
+      const cluster = await startOperatorCluster(operatorClusterNodes, async (label, work) => {
+        const result = await work();
+        process.stdout.write(`  ✓ ${label}\n`);
+        return result;
+      });
+      stops.push(() => stopLocalCluster(cluster));
+      process.stdout.write(`✓ local cluster with the operator ready (${((performance.now() - started) / 1000).toFixed(1)}s)\n`);
+      const operatorEnv = { ...ownEnv, [operatorClusterVariable]: join(cluster.dir, 'cluster.json') };
+      ok = run('tests: e2e on one cluster with the operator, one file at a time', process.execPath, testArgs(1, 900_000, onOperatorCluster), operatorEnv) && ok;
     }
     return ok ? 0 : 1;
   } finally {

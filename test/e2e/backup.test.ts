@@ -10,10 +10,10 @@
 // The tests depend on each other in order, like the steps of a user's session.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { apiVersion } from '../../src/api/common.ts';
 import { e2eCluster } from '../env/cluster/shared.ts';
+import { applyObjects, conditionOf, eventually, getObject as getAnyObject, type Condition } from '../env/e2e-objects.ts';
 import { mariadbImageName } from '../env/images/images.ts';
 import { kubectl, kubectlResult } from '../env/kubectl.ts';
 import { installOperatorByChart } from '../env/managed-cluster.ts';
@@ -28,24 +28,7 @@ const rootPassword = randomBytes(12).toString('base64url');
 const host = `mariadb.${dbNamespace}.svc.cluster.local`;
 
 function apply(objects: readonly unknown[]): void {
-  kubectl(plane, ['apply', '--server-side', '--field-manager=flightdeck-e2e', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
-}
-
-async function eventually<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(1000);
-  }
-}
-
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
+  applyObjects(plane, objects);
 }
 
 interface Watched {
@@ -59,12 +42,11 @@ interface Watched {
 }
 
 function getObject(kind: string, name: string, namespace = site): Watched | undefined {
-  const result = kubectlResult(plane, ['get', kind, name, '-n', namespace, '-o', 'json']);
-  return result.status === 0 ? (JSON.parse(result.stdout) as Watched) : undefined;
+  return getAnyObject(plane, kind, name, namespace) as Watched | undefined;
 }
 
 function condition(object: Watched | undefined, type: string): Condition | undefined {
-  return object?.status?.conditions?.find((c) => c.type === type);
+  return conditionOf(object, type);
 }
 
 let clientRuns = 0;
