@@ -26,20 +26,25 @@ export const defaultBackupSlotSettings: BackupSlotSettings = { maxConcurrent: 2,
  */
 export type SlotKind = 'MySQLBackup' | 'VolumeBackup';
 
+/** Longer than a created Job takes to reach the cache (the reconciler gives it 2 minutes before it counts the Job lost). */
+export const claimTtlMs = 180_000;
+
 export type SlotAnswer = { readonly granted: true } | { readonly granted: false; readonly position: number; readonly length: number };
 
 export class BackupSlots {
   readonly settings: BackupSlotSettings;
   /** Keyed by kind and key (waitingKey). */
   readonly #waiting = new Map<string, { readonly kind: SlotKind; readonly run: QueuedRun }>();
-  /** Jobs created by this process that the Job cache may not show yet: "namespace/job". */
-  readonly #claimed = new Set<string>();
+  /** Jobs created by this process that the Job cache may not show yet: "namespace/job", with when the slot was granted (ms). */
+  readonly #claimed = new Map<string, number>();
+  readonly #now: () => number;
 
-  constructor(settings: BackupSlotSettings) {
+  constructor(settings: BackupSlotSettings, clock: { readonly now?: () => number } = {}) {
     if (!Number.isInteger(settings.maxConcurrent) || settings.maxConcurrent < 1) {
       throw new RangeError(`backups.maxConcurrent must be a whole number ≥ 1, not ${settings.maxConcurrent}`);
     }
     this.settings = settings;
+    this.#now = clock.now ?? Date.now;
   }
 
   /**
@@ -53,12 +58,13 @@ export class BackupSlots {
   request(run: QueuedRun, job: string, running: ReadonlySet<string>, kind: SlotKind = 'MySQLBackup'): SlotAnswer {
     const key = waitingKey(kind, run.key);
     this.#waiting.set(key, { kind, run });
-    const active = new Set([...running, ...this.#claimed]);
+    this.#forgetStaleClaims(running);
+    const active = new Set([...running, ...this.#claimed.keys()]);
     const queue = this.#ordered().map((w) => waitingKey(w.kind, w.run.key));
     const position = queue.indexOf(key);
     if (position >= 0 && position < this.settings.maxConcurrent - active.size) {
       this.#waiting.delete(key);
-      this.#claimed.add(job);
+      this.#claimed.set(job, this.#now());
       return { granted: true };
     }
     return { granted: false, position: position + 1, length: queue.length };
@@ -67,6 +73,19 @@ export class BackupSlots {
   /** Whether this process created Job `job` and the cache may not show it yet. */
   claimed(job: string): boolean {
     return this.#claimed.has(job);
+  }
+
+  /**
+   * A claim ends when the cache shows its Job running (it counts there), and
+   * at the latest after claimTtlMs: a Job deleted before the cache showed it,
+   * or whose backup was deleted before following it, must not hold a slot
+   * for ever.
+   */
+  #forgetStaleClaims(running: ReadonlySet<string>): void {
+    const now = this.#now();
+    for (const [job, at] of this.#claimed) {
+      if (running.has(job) || now - at > claimTtlMs) this.#claimed.delete(job);
+    }
   }
 
   /** The cache now shows Job `job`: it counts through `running` from here on. */
