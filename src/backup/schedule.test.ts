@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cronScheduleRegExp } from './cron-syntax.ts';
-import { CronSyntaxError, dueRun, jitteredStart, jitterOffsetSeconds, nextFireTime, parseCron } from './schedule.ts';
+import { CronSyntaxError, dueRun, jitteredStart, jitterOffsetMs, nextFireTime, parseCron } from './schedule.ts';
 import { TimeZone } from './time-zone.ts';
 
 const at = (iso: string): Date => new Date(iso);
@@ -197,24 +197,26 @@ describe('dueRun', () => {
 });
 
 describe('jitter', () => {
-  it('is stable, within [0, jitterSeconds), and spreads schedules that share a minute', () => {
+  it('is stable, within [0, jitterSeconds) in milliseconds, and spreads schedules that share a minute', () => {
     const keys = Array.from({ length: 30 }, (_, i) => `site-${i}/nightly`);
-    const offsets = keys.map((key) => jitterOffsetSeconds(key, 300));
-    assert.deepEqual(offsets, keys.map((key) => jitterOffsetSeconds(key, 300)));
-    for (const offset of offsets) assert.ok(Number.isInteger(offset) && offset >= 0 && offset < 300, String(offset));
-    assert.ok(new Set(offsets).size >= 25, `only ${new Set(offsets).size} distinct offsets`);
+    const offsets = keys.map((key) => jitterOffsetMs(key, 300));
+    assert.deepEqual(offsets, keys.map((key) => jitterOffsetMs(key, 300)));
+    for (const offset of offsets) assert.ok(Number.isInteger(offset) && offset >= 0 && offset < 300_000, String(offset));
+    assert.equal(new Set(offsets).size, 30, 'thirty distinct instants');
     // Spread over the window: each fifth of it holds at least one schedule.
-    for (let fifth = 0; fifth < 5; fifth++) assert.ok(offsets.some((o) => o >= fifth * 60 && o < (fifth + 1) * 60), `nothing in minute ${fifth}`);
+    for (let fifth = 0; fifth < 5; fifth++) assert.ok(offsets.some((o) => o >= fifth * 60_000 && o < (fifth + 1) * 60_000), `nothing in minute ${fifth}`);
+    // A window of a few seconds still gives distinct instants.
+    assert.equal(new Set(keys.map((key) => jitterOffsetMs(key, 20))).size, 30);
   });
 
   it('no jitter window means no delay; a negative one is refused', () => {
-    assert.equal(jitterOffsetSeconds('a/b', 0), 0);
-    assert.throws(() => jitterOffsetSeconds('a/b', -1), /jitterSeconds must be a whole number/);
+    assert.equal(jitterOffsetMs('a/b', 0), 0);
+    assert.throws(() => jitterOffsetMs('a/b', -1), /jitterSeconds must be a whole number/);
   });
 
   it('the jittered start is the due time plus the offset', () => {
     const due = at('2026-12-02T03:00:00Z');
-    assert.equal(jitteredStart(due, 'site-a/nightly', 300).getTime() - due.getTime(), jitterOffsetSeconds('site-a/nightly', 300) * 1000);
+    assert.equal(jitteredStart(due, 'site-a/nightly', 300).getTime() - due.getTime(), jitterOffsetMs('site-a/nightly', 300));
   });
 });
 

@@ -187,20 +187,23 @@ export function dueRun(schedule: CronSchedule, zone: TimeZone, since: Date, now:
 }
 
 /**
- * A schedule's fixed delay after each fire time, in whole seconds in
- * [0, jitterSeconds): a hash of its key ("namespace/name"), so that the same
- * MySQLBackup starts at the same offset every night and on every operator
- * replica, while schedules sharing a minute spread over the window.
+ * A schedule's fixed delay after each fire time, in milliseconds within
+ * [0, jitterSeconds × 1000): a hash of its key ("namespace/name"), so that the
+ * same MySQLBackup starts at the same offset every night and on every
+ * operator replica, while schedules sharing a minute spread over the window.
+ * Milliseconds, not seconds: thirty schedules in a window of a few seconds
+ * then still start at distinct instants, each in its queue order, instead of
+ * several at the same instant in whatever order their reconciles run.
  */
-export function jitterOffsetSeconds(key: string, jitterSeconds: number): number {
+export function jitterOffsetMs(key: string, jitterSeconds: number): number {
   if (!Number.isInteger(jitterSeconds) || jitterSeconds < 0) throw new RangeError(`jitterSeconds must be a whole number ≥ 0, not ${jitterSeconds}`);
   if (jitterSeconds === 0) return 0;
-  return createHash('sha256').update(key).digest().readUInt32BE(0) % jitterSeconds;
+  return createHash('sha256').update(key).digest().readUInt32BE(0) % (jitterSeconds * 1000);
 }
 
 /** When a run due at `due` may start: its due time plus its schedule's jitter. */
 export function jitteredStart(due: Date, key: string, jitterSeconds: number): Date {
-  return new Date(due.getTime() + jitterOffsetSeconds(key, jitterSeconds) * 1000);
+  return new Date(due.getTime() + jitterOffsetMs(key, jitterSeconds));
 }
 
 export { TimeZone };
