@@ -177,6 +177,11 @@ const lastRun = s.object(
     sha256,
     gtidPosition,
     path: runPath,
+    source: s.string({
+      description:
+        'A physical backup\'s source: the instance copied, its role, and why it (the most advanced healthy reader; the writer only when no reader is healthy).',
+      maxLength: 1024,
+    }),
     message: s.string({ description: 'What went wrong, for a run that failed or was missed.', maxLength: 32768 }),
   },
   { description: 'The latest run, finished or not.', required: ['id', 'result'] },

@@ -1,7 +1,7 @@
 // The MySQLBackup reconciler. Phases, in order:
 //   1. deletion       (the Job account dropped, the finalizer removed)
-//   2. spec           (method, schedule and time zone read; InvalidSpec / PhysicalNotSupported stop here)
-//   3. cluster access (ClusterNotFound, NamespaceNotAllowed, ClusterNotReady stop here)
+//   2. spec           (method, schedule and time zone read; InvalidSpec stops here)
+//   3. cluster access (ClusterNotFound, NamespaceNotAllowed, ClusterNotReady; PhysicalNotSupported for an external cluster)
 //   4. scope          (DatabaseNotOwned, WholeClusterNotAllowed stop here: the tenancy rule)
 //   5. running run    (its attempt's Job followed to the end, then src/backup/run-decision.ts decides: success recorded
 //                      (lastRun, backups, LastBackupSucceeded, Events; retention: backups the policy does not keep
@@ -10,7 +10,7 @@
 //                      account dropped; an S3 target's leftovers of interrupted attempts removed (cleanup.ts))
 //   6. due run        (one-off: at creation; scheduled: the latest fire time since the last run; or the retried run)
 //   7. slot           (waits in the cluster-wide queue: status.queued, queuePosition)
-//   8. start          (account with the run's grants, then its Job; lastRun Running)
+//   8. start          (account with the run's grants, then its Job; a physical run: its Job only, physical-start.ts; lastRun Running)
 // What queues a backup is declared at the end (backupController).
 import type { MySQLBackup, MySQLBackupStatus } from '../../api/mysqlbackup.ts';
 import { maxListedBackups } from '../../api/mysqlbackup.ts';
@@ -32,6 +32,7 @@ import { jobNameLabel, jobOutcome, type JobObject, type JobPod, type ScriptResul
 import { decideRun, type AttemptObservation } from '../../backup/run-decision.ts';
 import { cleanUpRun } from './cleanup.ts';
 import type { BackupMetrics } from './metrics.ts';
+import { physicalRefusal, physicalRun } from './physical-start.ts';
 import { pruneBackups } from './prune.ts';
 import { databasesOwnedBy, scopeRefusal } from './scope.ts';
 import type { BackupSlots } from './slots.ts';
@@ -95,9 +96,6 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
 
   // 2. spec
   const spec = backup.spec;
-  if (spec.method === 'physical') {
-    return halt({ ready: false, reason: 'PhysicalNotSupported', message: 'physical backups (mariadb-backup) are not available yet; use method: logical' });
-  }
   let schedule: ReturnType<typeof parseCron> | undefined;
   let zone: TimeZone;
   try {
@@ -112,6 +110,9 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
   if ('halt' in result) return halt(result.halt);
   const access = result.access;
   const clusterKey = clusterKeyOf(backup);
+  const physical = spec.method === 'physical';
+  const physicalProblem = physical ? physicalRefusal(access) : undefined;
+  if (physicalProblem !== undefined) return halt(physicalProblem);
 
   // 4. scope
   const refusal = scopeRefusal({
@@ -125,7 +126,13 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
   const secretProblem = missingSecret(context, backup);
   if (secretProblem !== undefined) return halt(secretProblem);
 
-  const ready: Readiness = { ready: true, reason: 'Ready', message: `backs up ${spec.databases?.join(', ') ?? 'every database'} of MySQLCluster ${clusterKey.namespace}/${clusterKey.name}` };
+  const ready: Readiness = {
+    ready: true,
+    reason: 'Ready',
+    message: physical
+      ? `physical backups (mariadb-backup of a healthy reader, else the writer) of MySQLCluster ${clusterKey.namespace}/${clusterKey.name}`
+      : `backs up ${spec.databases?.join(', ') ?? 'every database'} of MySQLCluster ${clusterKey.namespace}/${clusterKey.name}`,
+  };
 
   // 5. running run
   const lastRun = backup.status?.lastRun;
@@ -204,30 +211,39 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
 
   // 8. start
   try {
-    const databases = spec.databases ?? (await access.client.listDatabases());
-    if (!(backup.metadata.finalizers ?? []).includes(backupFinalizer)) {
-      await context.kube.addFinalizer({ apiVersion: backup.apiVersion, kind: backup.kind, namespace: owner.namespace, name: owner.name }, backupFinalizer, backup);
-    }
-    const account = await ensureJobAccount(context, owner, access.client, backupGrants(databases));
     const path = `${owner.namespace}/${owner.name}/${runId}`;
-    await context.kube.create(
-      backupJob({
-        owner,
-        image: access.intent.managed?.image ?? defaultMariadbImage,
-        credentials: { host: access.endpoint.host, port: access.endpoint.port, secretName: account.secretName },
-        target: spec.target,
-        runPath: path,
-        encryptionKey: spec.encryption === undefined ? undefined : { secretName: spec.encryption.secretKeyRef.name, key: spec.encryption.secretKeyRef.key ?? 'key' },
-        activeDeadlineSeconds: spec.activeDeadlineSeconds ?? 3600,
-        resources: spec.resources,
-        runId,
-        attempt,
-        databases,
-        compression: spec.compression ?? 'gzip',
-      }),
-    );
-    if (attempt === 1) context.events.record(backup, 'Normal', 'BackupStarted', `run ${runId} started as Job ${jobName}`);
-    else context.events.record(backup, 'Normal', 'BackupRetried', `run ${runId}: attempt ${attempt} started as Job ${jobName}`);
+    let source: string | undefined;
+    if (physical) {
+      // No database account: the Job copies an instance through its donor endpoint.
+      const run = physicalRun({ owner, access, spec, runId, attempt, runPath: path });
+      await context.kube.create(run.job);
+      source = `${run.donor.instance} (${run.donor.role}): ${run.donor.reason}`;
+    } else {
+      const databases = spec.databases ?? (await access.client.listDatabases());
+      if (!(backup.metadata.finalizers ?? []).includes(backupFinalizer)) {
+        await context.kube.addFinalizer({ apiVersion: backup.apiVersion, kind: backup.kind, namespace: owner.namespace, name: owner.name }, backupFinalizer, backup);
+      }
+      const account = await ensureJobAccount(context, owner, access.client, backupGrants(databases));
+      await context.kube.create(
+        backupJob({
+          owner,
+          image: access.intent.managed?.image ?? defaultMariadbImage,
+          credentials: { host: access.endpoint.host, port: access.endpoint.port, secretName: account.secretName },
+          target: spec.target,
+          runPath: path,
+          encryptionKey: spec.encryption === undefined ? undefined : { secretName: spec.encryption.secretKeyRef.name, key: spec.encryption.secretKeyRef.key ?? 'key' },
+          activeDeadlineSeconds: spec.activeDeadlineSeconds ?? 3600,
+          resources: spec.resources,
+          runId,
+          attempt,
+          databases,
+          compression: spec.compression ?? 'gzip',
+        }),
+      );
+    }
+    const copied = source === undefined ? '' : `, a copy of ${source}`;
+    if (attempt === 1) context.events.record(backup, 'Normal', 'BackupStarted', `run ${runId} started as Job ${jobName}${copied}`);
+    else context.events.record(backup, 'Normal', 'BackupRetried', `run ${runId}: attempt ${attempt} started as Job ${jobName}${copied}`);
     await writeStatus(
       context,
       backup,
@@ -236,7 +252,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
         queued: false,
         queuePosition: undefined,
         lastScheduleTime: due.toISOString(),
-        lastRun: { id: runId, jobName, result: 'Running', attempts: attempt, startTime: now.toISOString(), path },
+        lastRun: { id: runId, jobName, result: 'Running', attempts: attempt, startTime: now.toISOString(), path, ...(source === undefined ? {} : { source }) },
       },
       ready,
     );
@@ -355,6 +371,7 @@ async function followRun(
     ...(lastRun.attempts === undefined ? {} : { attempts: lastRun.attempts }),
     ...(lastRun.startTime === undefined ? {} : { startTime: lastRun.startTime }),
     ...(lastRun.path === undefined ? {} : { path: lastRun.path }),
+    ...(lastRun.source === undefined ? {} : { source: lastRun.source }),
     jobName,
     result: 'Succeeded',
     ...timing,
