@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backupJob, backupJobName, jobBackoffLimit, refusedExitCode, restoreJob, workContainer, type BackupJobInput, type JobManifest } from './job.ts';
+import { backupJob, backupJobName, refusedExitCode, restoreJob, workContainer, type BackupJobInput, type JobManifest } from './job.ts';
 
 const base: BackupJobInput = {
   owner: { kind: 'MySQLBackup', name: 'nightly', namespace: 'site-a', uid: 'uid-1' },
@@ -66,7 +66,8 @@ describe('backup Job', () => {
     assert.deepEqual(work.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     assert.equal(work.resources.limits?.memory, '1Gi');
     assert.equal(job.spec.activeDeadlineSeconds, 1800);
-    assert.equal(job.spec.backoffLimit, jobBackoffLimit);
+    // One pod per attempt: the operator retries a failed attempt at its place in the queue (run-decision.ts).
+    assert.equal(job.spec.backoffLimit, 0);
     assert.deepEqual((job.spec.podFailurePolicy as { rules: unknown[] }).rules[0], {
       action: 'FailJob',
       onExitCodes: { containerName: workContainer, operator: 'In', values: [refusedExitCode] },
