@@ -118,7 +118,7 @@ describe('bootstrap from a physical backup', () => {
     const drop = script.split('\n').find((line) => line.includes('DROP USER'));
     assert.ok(drop !== undefined);
     assert.equal(bash(drop, {}).stdout, "DROP USER IF EXISTS 'flightdeck_operator'@'%', 'flightdeck_manager'@'%', 'flightdeck_replication'@'%', 'root'@'%';\n");
-    assert.match(script, /RESET SLAVE ALL; SET GLOBAL gtid_slave_pos = \x27\x27; RESET MASTER;/);
+    assert.match(script, /RESET SLAVE ALL; RESET MASTER; SET GLOBAL gtid_slave_pos = \x27\x27;/);
     // Only instance 0, only with an empty data directory, only while no other instance runs.
     assert.match(script, /elif \[ "\$ordinal" = 0 \] && \[ -n "\$\{FLIGHTDECK_BOOTSTRAP_LOCATION:-\}" \]; then\n {2}if other_instances_run; then/);
   });

@@ -317,15 +317,16 @@ function bootstrapFunctions(): string[] {
     '  seed_root_password=""',
     '  start_seed_server --skip-grant-tables',
     '  {',
-    '    echo "FLUSH PRIVILEGES;"',
+    // Nothing of this is written to the binary log, which RESET MASTER empties at the end anyway.
     '    echo "SET sql_log_bin = 0;"',
+    '    echo "FLUSH PRIVILEGES;"',
     `    echo ${shellQuote(dropAccounts)}`,
     '    printf "%s\\n" "$FLIGHTDECK_INITDB_SQL"',
     `    echo "CREATE USER 'root'@'%' IDENTIFIED BY PASSWORD '$FLIGHTDECK_ROOT_PASSWORD_HASH';"`,
     `    echo "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;"`,
     `    echo "ALTER USER 'root'@'localhost' IDENTIFIED BY PASSWORD '$FLIGHTDECK_ROOT_PASSWORD_HASH';"`,
     // A history of its own: no source to replicate from, no binary log state, no applied position.
-    '    echo "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL gtid_slave_pos = \'\'; RESET MASTER;"',
+    '    echo "STOP SLAVE; RESET SLAVE ALL; RESET MASTER; SET GLOBAL gtid_slave_pos = \'\';"',
     '  } | seed_sql || { stop_seed_server; fail "giving the system accounts this cluster\'s passwords failed"; }',
     '  seed_root_password="$MARIADB_ROOT_PASSWORD"',
     '  stop_seed_server',
