@@ -13,14 +13,14 @@
 // session. Timings are printed as `# managed e2e: …` lines.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startLocalCluster, stopLocalCluster, type RunningLocalCluster } from '../env/cluster/cluster.ts';
+import { type RunningLocalCluster } from '../env/cluster/cluster.ts';
 import { kubectl, kubectlResult, waitForReady } from '../env/kubectl.ts';
-import { clusterPods, eventually, installOperatorByChart, writerPod as labelledWriter, type ClusterPod } from '../env/managed-cluster.ts';
+import { clusterPods, eventually, writerPod as labelledWriter, type ClusterPod } from '../env/managed-cluster.ts';
+import { operatorCluster, releaseOperatorCluster, type OperatorCluster } from '../env/operator-cluster.ts';
 import { provisionerName } from '../env/cluster/storage.ts';
 import { repoRoot } from '../env/paths.ts';
 
@@ -36,6 +36,7 @@ const clusterName = 'mysqlcluster-sample';
 const writerHost = `${clusterName}.${dbNamespace}.svc.cluster.local`;
 const readerHost = `${clusterName}-readers.${dbNamespace}.svc.cluster.local`;
 
+let target: OperatorCluster | undefined;
 let cluster: RunningLocalCluster;
 const plane = (): RunningLocalCluster['controlPlane'] => cluster.controlPlane;
 
@@ -143,13 +144,13 @@ async function underWriteLoad(table: string, disrupt: () => Promise<void>): Prom
 describe('a managed MySQLCluster on three nodes', { skip: existsSync(sharedExamples) ? false : '../shared/examples is not beside this checkout' }, () => {
   before(async () => {
     const started = performance.now();
-    cluster = await startLocalCluster({ dir: mkdtempSync(join(tmpdir(), 'flightdeck-managed-e2e-')), nodes: 3 });
-    await installOperatorByChart(cluster);
+    target = await operatorCluster();
+    cluster = target.cluster;
     note('3-node cluster with the operator installed by its chart', performance.now() - started);
   });
 
   after(async () => {
-    await stopLocalCluster(cluster);
+    await releaseOperatorCluster(target, [dbNamespace, 'default']);
   });
 
   it("the problem statement's objects: the cluster runs a writer and two readers on three nodes", async () => {

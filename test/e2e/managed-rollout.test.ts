@@ -6,29 +6,33 @@
 //   readers first, one at a time, never two instances down at once, the
 //   writer moved once (a switchover), then the old writer restarted; no
 //   acknowledged write lost. The longest gap between acknowledged writes is
-//   printed as a `# managed rollout e2e: …` line.
+//   printed as a `# managed rollout e2e: …` line;
+// - a new image rolls the cluster the same way.
 //
 // The write client runs in a pod of its own (pod networking is reachable from
 // the nodes only, and every instance's pod is replaced during the roll), one
 // new connection per write through the writer Service, as PHP sites connect.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startLocalCluster, stopLocalCluster, type RunningLocalCluster } from '../env/cluster/cluster.ts';
+import { tagImageInNodes, type RunningLocalCluster } from '../env/cluster/cluster.ts';
 import { mariadbImageName } from '../env/images/images.ts';
 import { kubectl, kubectlResult, waitForReady } from '../env/kubectl.ts';
-import { eventually, installOperatorByChart } from '../env/managed-cluster.ts';
+import { eventually } from '../env/managed-cluster.ts';
+import { operatorCluster, releaseOperatorCluster, type OperatorCluster } from '../env/operator-cluster.ts';
 
 const namespace = 'rollout';
 const clusterName = 'shop';
 const writerHost = `${clusterName}.${namespace}.svc.cluster.local`;
 const instances = [0, 1, 2].map((i) => `${clusterName}-${i}`);
 
+let target: OperatorCluster | undefined;
 let cluster: RunningLocalCluster;
+/** The application user the first test creates, whose writes the rolls watch. */
+let user = '';
+let password = '';
 const plane = (): RunningLocalCluster['controlPlane'] => cluster.controlPlane;
 
 function note(what: string, ms: number): void {
@@ -37,6 +41,7 @@ function note(what: string, ms: number): void {
 
 interface Pod {
   metadata: { name: string; uid: string; creationTimestamp: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  spec: { containers: { name: string; image: string }[] };
   status: { conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number }[] };
 }
 
@@ -159,19 +164,101 @@ function clientSql(user: string, password: string, database: string, sql: string
   return result.stdout.trim();
 }
 
-describe('server settings of a managed MySQLCluster on three nodes', () => {
-  let user = '';
-  let password = '';
+/**
+ * Makes `change` to the cluster while a client writes through the writer
+ * Service, and waits until every pod was replaced and the roll reported
+ * done. Asserts how it went: readers first and the old writer last, never two
+ * instances down at once, the writer moved once by a switchover recorded as
+ * a rolling restart, a RestartingInstance Event for every pod, and every
+ * acknowledged write on the writer. Prints the time and the longest gap.
+ */
+async function rollUnderWrites(what: string, change: () => void): Promise<void> {
+  const before = await instancePods();
+  const oldUids = new Map(before.map((p) => [p.metadata.name, p.metadata.uid]));
+  const oldWriter = clusterStatus().currentPrimary;
+  assert.ok(oldWriter !== undefined);
+  // The client numbers its writes from 1 again: an earlier roll's rows would refuse them.
+  clientSql(user, password, 'shop', 'DELETE FROM writes');
+  const load = startWrites(user, password, 'shop');
+  await eventually('writes flowing', () => (load.acks.length >= 5 ? true : undefined), 30_000);
 
+  // Watch the pods while the roll runs: who is down, who is writer, when each pod was replaced.
+  const replacedAt = new Map<string, number>();
+  const writers: string[] = [];
+  let mostDown = 0;
+  let downSample = '';
+  const watch = { running: true };
+  const watcher = (async () => {
+    while (watch.running) {
+      const pods = await instancePods();
+      const down = instances.filter((name) => {
+        const pod = pods.find((p) => p.metadata.name === name);
+        return pod === undefined || !isReady(pod);
+      });
+      if (down.length > mostDown) {
+        mostDown = down.length;
+        downSample = down.join(', ');
+      }
+      for (const pod of pods) {
+        if (pod.metadata.uid !== oldUids.get(pod.metadata.name) && !replacedAt.has(pod.metadata.name)) replacedAt.set(pod.metadata.name, Date.now());
+      }
+      const writer = pods.find((p) => p.metadata.labels?.['flightdeck.t7.io/role'] === 'writer')?.metadata.name;
+      if (writer !== undefined && writers.at(-1) !== writer) writers.push(writer);
+      await sleep(200);
+    }
+  })();
+
+  const started = performance.now();
+  change();
+  try {
+    await eventually(
+      'every pod replaced and the roll reported done',
+      () => {
+        if (replacedAt.size < 3) return undefined;
+        const rolling = clusterStatus().conditions?.find((c) => c.type === 'RollingRestart');
+        return rolling?.status === 'False' ? true : undefined;
+      },
+      240_000,
+    );
+    await allInstancesReady(120_000);
+  } finally {
+    watch.running = false;
+    await watcher;
+  }
+  note(`${what} → all three restarted and ready`, performance.now() - started);
+  const acks = await load.stop();
+
+  // Readers first, the old writer last.
+  const order = [...replacedAt.entries()].sort((a, b) => a[1] - b[1]).map(([name]) => name);
+  assert.equal(order.at(-1), oldWriter, `restart order ${order.join(', ')}: the old writer must be last`);
+  assert.ok(mostDown <= 1, `two instances were down at once: ${downSample}`);
+  assert.deepEqual(writers.slice(0, 1), [oldWriter]);
+  assert.equal(writers.length, 2, `the writer moved once, not ${writers.join(' → ')}`);
+  const switchover = clusterStatus().lastSwitchover;
+  assert.ok(switchover !== undefined, 'a switchover is recorded');
+  assert.equal(switchover.from, oldWriter);
+  assert.match(switchover.reason, /rolling restart/);
+  const events = kubectl(plane(), ['get', 'events', '-n', namespace, '--field-selector', 'reason=RestartingInstance', '-o', 'jsonpath={.items[*].message}']);
+  for (const pod of instances) assert.match(events, new RegExp(`restarting ${pod} `));
+
+  // Every acknowledged write is on the writer.
+  assert.ok(acks.length > 20, `only ${acks.length} writes acknowledged`);
+  const present = new Set(clientSql(user, password, 'shop', 'SELECT n FROM writes').split('\n').map(Number));
+  assert.deepEqual(acks.filter((a) => !present.has(a.n)).map((a) => a.n), [], 'acknowledged writes missing on the writer');
+  const gap = acks.slice(1).reduce((longest, ack, i) => Math.max(longest, ack.at - (acks[i] ?? ack).at), 0);
+  note(`${what}, rolled under writes: longest gap between acknowledged writes (${acks.length} acknowledged, writer ${writers.join(' → ')})`, gap);
+}
+
+describe('server settings of a managed MySQLCluster on three nodes', () => {
   before(async () => {
     const started = performance.now();
-    cluster = await startLocalCluster({ dir: mkdtempSync(join(tmpdir(), 'flightdeck-rollout-e2e-')), nodes: 3 });
-    await installOperatorByChart(cluster);
+    target = await operatorCluster();
+    cluster = target.cluster;
     note('3-node cluster with the operator installed by its chart', performance.now() - started);
   });
 
   after(async () => {
-    await stopLocalCluster(cluster);
+    await releaseOperatorCluster(target, [namespace]);
   });
 
   it('a cluster of a writer and two readers, a database, an application user and a client pod', async () => {
@@ -225,79 +312,23 @@ describe('server settings of a managed MySQLCluster on three nodes', () => {
   });
 
   it('an option that needs a restart rolls the cluster: readers one at a time, the writer moved once, no acknowledged write lost', async () => {
-    const before = await instancePods();
-    const oldUids = new Map(before.map((p) => [p.metadata.name, p.metadata.uid]));
-    const oldWriter = clusterStatus().currentPrimary;
-    assert.ok(oldWriter !== undefined);
-    const load = startWrites(user, password, 'shop');
-    await eventually('writes flowing', () => (load.acks.length >= 5 ? true : undefined), 30_000);
-
-    // Watch the pods while the roll runs: who is down, who is writer, when each pod was replaced.
-    const replacedAt = new Map<string, number>();
-    const writers: string[] = [];
-    let mostDown = 0;
-    let downSample = '';
-    const watch = { running: true };
-    const watcher = (async () => {
-      while (watch.running) {
-        const pods = await instancePods();
-        const down = instances.filter((name) => {
-          const pod = pods.find((p) => p.metadata.name === name);
-          return pod === undefined || !isReady(pod);
-        });
-        if (down.length > mostDown) {
-          mostDown = down.length;
-          downSample = down.join(', ');
-        }
-        for (const pod of pods) {
-          if (pod.metadata.uid !== oldUids.get(pod.metadata.name) && !replacedAt.has(pod.metadata.name)) replacedAt.set(pod.metadata.name, Date.now());
-        }
-        const writer = pods.find((p) => p.metadata.labels?.['flightdeck.t7.io/role'] === 'writer')?.metadata.name;
-        if (writer !== undefined && writers.at(-1) !== writer) writers.push(writer);
-        await sleep(200);
-      }
-    })();
-
-    const started = performance.now();
-    setMyCnf('max_connections = 345\ninnodb_log_buffer_size = 32M\n');
-    try {
-      await eventually(
-        'every pod replaced and the roll reported done',
-        () => {
-          if (replacedAt.size < 3) return undefined;
-          const rolling = clusterStatus().conditions?.find((c) => c.type === 'RollingRestart');
-          return rolling?.status === 'False' ? true : undefined;
-        },
-        240_000,
-      );
-      await allInstancesReady(120_000);
-    } finally {
-      watch.running = false;
-      await watcher;
-    }
-    note('restart-only option changed → all three restarted and ready', performance.now() - started);
-    const acks = await load.stop();
-
-    // Readers first, the old writer last.
-    const order = [...replacedAt.entries()].sort((a, b) => a[1] - b[1]).map(([name]) => name);
-    assert.equal(order.at(-1), oldWriter, `restart order ${order.join(', ')}: the old writer must be last`);
-    assert.ok(mostDown <= 1, `two instances were down at once: ${downSample}`);
-    assert.deepEqual(writers.slice(0, 1), [oldWriter]);
-    assert.equal(writers.length, 2, `the writer moved once, not ${writers.join(' → ')}`);
-    const switchover = clusterStatus().lastSwitchover;
-    assert.ok(switchover !== undefined, 'a switchover is recorded');
-    assert.equal(switchover.from, oldWriter);
-    assert.match(switchover.reason, /rolling restart/);
+    await rollUnderWrites('restart-only option changed', () => {
+      setMyCnf('max_connections = 345\ninnodb_log_buffer_size = 32M\n');
+    });
     for (const pod of instances) assert.equal(variableOn(pod, 'innodb_log_buffer_size'), String(32 * 1024 * 1024), `${pod} runs with the new option`);
     for (const pod of instances) assert.equal(variableOn(pod, 'max_connections'), '345', `${pod} kept the live option`);
-    const events = kubectl(plane(), ['get', 'events', '-n', namespace, '--field-selector', 'reason=RestartingInstance', '-o', 'jsonpath={.items[*].message}']);
-    for (const pod of instances) assert.match(events, new RegExp(`restarting ${pod} `));
+  });
 
-    // Every acknowledged write is on the writer.
-    assert.ok(acks.length > 20, `only ${acks.length} writes acknowledged`);
-    const present = new Set(clientSql(user, password, 'shop', 'SELECT n FROM writes').split('\n').map(Number));
-    assert.deepEqual(acks.filter((a) => !present.has(a.n)).map((a) => a.n), [], 'acknowledged writes missing on the writer');
-    const gap = acks.slice(1).reduce((longest, ack, i) => Math.max(longest, ack.at - (acks[i] ?? ack).at), 0);
-    note(`rolling restart under writes: longest gap between acknowledged writes (${acks.length} acknowledged, writer ${writers.join(' → ')})`, gap);
+  it('a new image rolls the cluster the same way: every instance runs it, the writer moved once, no acknowledged write lost', async () => {
+    // The same content under a new name: to the cluster, a new release of the image.
+    const newImage = `${mariadbImageName}-rolled`;
+    tagImageInNodes(cluster, mariadbImageName, newImage);
+    await rollUnderWrites('image changed', () => {
+      kubectl(plane(), ['patch', 'mysqlcluster', clusterName, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { image: newImage } })]);
+    });
+    const images = (await instancePods()).map((p) => `${p.metadata.name} ${p.spec.containers.find((c) => c.name === 'mariadb')?.image ?? '?'}`).sort();
+    assert.deepEqual(images, instances.map((name) => `${name} ${newImage}`));
+    // The live option set before survives a roll that did not touch my.cnf.
+    for (const pod of instances) assert.equal(variableOn(pod, 'max_connections'), '345', `${pod} kept the live option`);
   });
 });

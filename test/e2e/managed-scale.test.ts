@@ -3,6 +3,8 @@
 // readerCount 2 → 1 while the writer is the highest ordinal (spec.primary put
 // it there) moves the writer before the StatefulSet shrinks, under a write
 // load with no acknowledged write lost; back to 2 reuses the retained volume;
+// readerCount 0 leaves a lone writer that takes writes without waiting for an
+// acknowledgement, and readers added again make it wait for one;
 // a larger spec.size on a StorageClass without expansion is reported, not a
 // failure; deleting the cluster keeps its volumes and credentials Secret, and
 // the same manifest applied again is Ready with its data. The metrics page
@@ -12,14 +14,13 @@
 // `# managed scale e2e: …` lines.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startLocalCluster, stopLocalCluster, type RunningLocalCluster } from '../env/cluster/cluster.ts';
+import { type RunningLocalCluster } from '../env/cluster/cluster.ts';
 import { kubectl, kubectlResult, waitForReady } from '../env/kubectl.ts';
-import { clusterPods, eventually, installOperatorByChart, isPodReady, operatorDeployment, operatorNamespace, writerPod } from '../env/managed-cluster.ts';
+import { clusterPods, eventually, isPodReady, operatorDeployment, operatorNamespace, writerPod } from '../env/managed-cluster.ts';
+import { operatorCluster, releaseOperatorCluster, type OperatorCluster } from '../env/operator-cluster.ts';
 import { parseSamples, sumOf, type Sample } from '../env/prometheus.ts';
 
 const namespace = 'scale-e2e';
@@ -29,6 +30,7 @@ const instanceHost = (index: number): string => `${name}-${index}.${name}-instan
 const user = 'app';
 const database = 'app';
 
+let target: OperatorCluster | undefined;
 let cluster: RunningLocalCluster;
 const plane = (): RunningLocalCluster['controlPlane'] => cluster.controlPlane;
 
@@ -143,13 +145,13 @@ let password = '';
 describe('scaling, storage growth and re-creation of a managed MySQLCluster on three nodes', () => {
   before(async () => {
     const started = performance.now();
-    cluster = await startLocalCluster({ dir: mkdtempSync(join(tmpdir(), 'flightdeck-scale-e2e-')), nodes: 3 });
-    await installOperatorByChart(cluster);
+    target = await operatorCluster();
+    cluster = target.cluster;
     note('3-node cluster with the operator installed by its chart', performance.now() - started);
   });
 
   after(async () => {
-    await stopLocalCluster(cluster);
+    await releaseOperatorCluster(target, [namespace]);
   });
 
   it('a cluster of a writer and two readers, with a database and a user', async () => {
@@ -228,6 +230,31 @@ describe('scaling, storage growth and re-creation of a managed MySQLCluster on t
       return count === rows ? count : undefined;
     }, 60_000);
     assert.equal(onReturned, rows);
+  });
+
+  it('readerCount 0: the lone writer takes writes at once, with nobody to wait for; with readers back it waits for one again', async () => {
+    /** @@rpl_semi_sync_master_enabled of the writer, asked through the writer Service from inside `fromPod`. */
+    const writerWaits = (fromPod: string): string => appSql(fromPod, writerHost, password, 'SELECT @@global.rpl_semi_sync_master_enabled');
+    const started = performance.now();
+    patchCluster({ readerCount: 0 });
+    await eventually('one instance left', () => (clusterPods(plane(), namespace, name).length === 1 ? true : undefined), 180_000);
+    await instancesReady(1);
+    note('readerCount 0 → one instance ready', performance.now() - started);
+    const lone = `${name}-0`;
+    assert.equal(writer(), lone);
+    await eventually('semi-sync off on the lone writer', () => (writerWaits(lone) === '0' ? true : undefined), 30_000);
+    // A semi-sync writer with no reader made every write wait for good: the client's own limit ends such a wait.
+    const write = kubectlResult(plane(), ['exec', lone, '-n', namespace, '--', 'timeout', '15', 'env', `MYSQL_PWD=${password}`, 'mariadb', '--connect-timeout=3', '-h', writerHost, '-u', user, database, '-e', 'CREATE TABLE alone (n INT PRIMARY KEY); INSERT INTO alone VALUES (1)']);
+    assert.equal(write.status, 0, `a write to the lone writer: ${write.stderr}`);
+
+    patchCluster({ readerCount: 2 });
+    await instancesReady(3);
+    await eventually('semi-sync on again', () => (writerWaits(clientPod()) === '1' ? true : undefined), 30_000);
+    appSql(clientPod(), writerHost, password, 'INSERT INTO alone VALUES (2)');
+    for (const index of [1, 2]) {
+      await eventually(`scaled-${index} has both rows`, () => (appSql(clientPod(), instanceHost(index), password, 'SELECT COUNT(*) FROM alone') === '2' ? true : undefined), 60_000);
+    }
+    note('readerCount 0 → 2 → three instances ready, semi-sync on', performance.now() - started);
   });
 
   it('a larger size on a StorageClass without expansion is reported, and the cluster stays Ready', async () => {

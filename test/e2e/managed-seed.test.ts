@@ -11,19 +11,19 @@
 // `# managed seed e2e: …` lines.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startLocalCluster, stopLocalCluster, type RunningLocalCluster } from '../env/cluster/cluster.ts';
+import { type RunningLocalCluster } from '../env/cluster/cluster.ts';
 import { kubectl, kubectlResult, waitForReady } from '../env/kubectl.ts';
-import { clusterPods, eventually, installOperatorByChart, isPodReady, writerPod } from '../env/managed-cluster.ts';
+import { clusterPods, eventually, isPodReady, writerPod } from '../env/managed-cluster.ts';
+import { operatorCluster, releaseOperatorCluster, type OperatorCluster } from '../env/operator-cluster.ts';
 
 const namespace = 'seed-e2e';
 const name = 'seeded';
 /** Rows of about 1 KB in the table the copies carry. */
 const rows = 40_000;
 
+let target: OperatorCluster | undefined;
 let cluster: RunningLocalCluster;
 const plane = (): RunningLocalCluster['controlPlane'] => cluster.controlPlane;
 
@@ -131,13 +131,13 @@ function startWriteLoad(pod: string): { stop(): Promise<number> } {
 describe('managed cluster: replicas seeded from a copy', { timeout: 1_800_000 }, () => {
   before(async () => {
     const started = performance.now();
-    cluster = await startLocalCluster({ dir: mkdtempSync(join(tmpdir(), 'flightdeck-seed-e2e-')), nodes: 2 });
-    await installOperatorByChart(cluster);
+    target = await operatorCluster(2);
+    cluster = target.cluster;
     note('2-node cluster with the operator installed by its chart', seconds(performance.now() - started));
   });
 
   after(async () => {
-    await stopLocalCluster(cluster);
+    await releaseOperatorCluster(target, [namespace]);
   });
 
   it("a new cluster's reader is seeded from the first writer", async () => {

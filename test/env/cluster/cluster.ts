@@ -17,7 +17,7 @@ import { unmountUnder } from '../mounts.ts';
 import { isAlive, stopProcess, waitUntil, type StartedProcess } from '../processes.ts';
 import type { ClusterNetwork, NodeNetwork } from './addresses.ts';
 import { createNodeCgroup, removeNodeCgroup } from './cgroups.ts';
-import { importImages, removeAllTasks, startContainerd, type NodeContainerd } from './containerd.ts';
+import { importImages, removeAllTasks, startContainerd, tagImage, type NodeContainerd } from './containerd.ts';
 import { startControllerManager, startScheduler } from './controllers.ts';
 import { startClusterDns } from './dns.ts';
 import { startKubelet } from './kubelet.ts';
@@ -356,6 +356,14 @@ export async function stopLocalCluster(cluster: LocalCluster): Promise<void> {
   });
   if (errors.length > 0) throw new AggregateError(errors, `the local cluster in ${cluster.dir} was not removed completely`);
   rmSync(cluster.dir, { recursive: true, force: true });
+}
+
+/** Tags image `source` as `target` on every node of a running cluster (containerd.ts tagImage). */
+export function tagImageInNodes(cluster: LocalCluster, source: string, target: string): void {
+  for (const node of cluster.nodes) {
+    if (node.containerd === undefined) throw new Error(`containerd of ${node.network.name} is not running`);
+    tagImage(node.containerd, source, target);
+  }
 }
 
 /**

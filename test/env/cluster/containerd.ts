@@ -166,6 +166,16 @@ export async function importImages(containerd: Pick<NodeContainerd, 'socket'>, i
   }
 }
 
+/**
+ * Gives image `source` of the node's `k8s.io` namespace a second name,
+ * `target` (replacing any image of that name): the same content under a new
+ * tag, which is what a user changing a cluster's image to a new release does
+ * as far as the cluster can tell.
+ */
+export function tagImage(containerd: Pick<NodeContainerd, 'socket'>, source: string, target: string): void {
+  ctr(containerd.socket, ['--namespace', 'k8s.io', 'images', 'tag', '--force', source, target]);
+}
+
 /** Names of the images in the node's `k8s.io` namespace. */
 export function listImages(containerd: Pick<NodeContainerd, 'socket'>): string[] {
   return ctr(containerd.socket, ['--namespace', 'k8s.io', 'images', 'list', '--quiet']).split('\n').filter((l) => l !== '');
