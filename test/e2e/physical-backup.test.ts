@@ -36,7 +36,7 @@ const namespace = 'physical-e2e';
 const source = 'source';
 const copy = 'copy';
 /** Tables written before the backup, and the rows of about 1 KB each holds. */
-const tables = { orders: 3000, customers: 2000, pages: 1500 } as const;
+const tables = { orders: 6000, customers: 4000, pages: 3000 } as const;
 
 let cluster: RunningLocalCluster;
 const plane = (): RunningLocalCluster['controlPlane'] => cluster.controlPlane;

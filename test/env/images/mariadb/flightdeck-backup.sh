@@ -525,6 +525,8 @@ physical_manifest() {
   local manifest
   manifest="$(rclone cat "$LOCATION/manifest.json" 2>"$work/download.err")" ||
     fail BackupNotFound "no manifest.json at $LOCATION (no such run, or an interrupted one, which is not a backup): $(tail -c 800 "$work/download.err" | tr '\n' ' ')"
+  # rclone cat of a key an S3 store does not have prints nothing and succeeds (it reads the name as a folder).
+  [[ -n "$manifest" ]] || fail BackupNotFound "no manifest.json at $LOCATION (no such run, or an interrupted one, which is not a backup)"
   jq -e 'type == "object"' <<<"$manifest" >/dev/null 2>&1 || fail InvalidBackup "manifest.json at $LOCATION is not a JSON object"
   [[ "$(jq -r .formatVersion <<<"$manifest")" == "$manifestFormat" ]] || fail InvalidBackup "manifest format $(jq -r .formatVersion <<<"$manifest") is not $manifestFormat"
   local kind
