@@ -3,9 +3,11 @@
 // There is no kubelet here, so Jobs never run: what is tested is what the
 // operator decides and creates — the tenancy refusals, the Jobs it makes (and
 // only as many as the limit allows, in queue order), and the least-privilege
-// account each run logs in as. Ending a Job is done by writing its status, as
-// the Job controller would; the run's real work is tested by
-// backup-script.test.ts and test/e2e/backup.test.ts.
+// account each run logs in as, and what follows a failed attempt (a retry at
+// the run's place in the queue, at most three attempts, then Failed with a
+// condition, Events and metrics). Ending a Job is done by writing its status,
+// as the Job controller would; the run's real work is tested by
+// backup-script.test.ts, backup-interrupted.test.ts and test/e2e/backup.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as mariadb from 'mariadb';
@@ -13,7 +15,7 @@ import { stringify } from 'yaml';
 import { externalClusterManifests } from '../env/external-cluster.ts';
 import { kubectl, kubectlResult, type KubectlTarget } from '../env/kubectl.ts';
 import type { MariaDBInstance } from '../env/mariadb.ts';
-import { startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
+import { operatorMetric, startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../env/shared.ts';
 
 let env: TestEnvironment | undefined;
@@ -43,7 +45,13 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined> |
 }
 
 interface BackupObject {
-  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[]; queued?: boolean; queuePosition?: number; lastRun?: { result: string; message?: string; jobName?: string } };
+  status?: {
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    queued?: boolean;
+    queuePosition?: number;
+    queueLength?: number;
+    lastRun?: { result: string; message?: string; jobName?: string; attempts?: number };
+  };
 }
 
 interface JobObject {
@@ -143,18 +151,22 @@ describe('the MySQLBackup controller', () => {
     const next = waiting.find((n) => getBackup(n)?.status?.queuePosition === 1);
     assert.ok(next !== undefined);
 
-    // A run ends without a result: it failed (never a backup), and the first in line starts.
+    // A run ends without a result: the attempt failed (never a backup) and waits to be retried; the first in line starts.
     const ended = backupJobs()[0];
     assert.ok(ended);
     endJob(ended.metadata.name);
     const endedBackup = ended.metadata.labels['flightdeck.t7.io/backup'] ?? '';
-    const lastRun = await eventually('the ended run recorded', () => {
+    const lastRun = await eventually('the failed attempt recorded', () => {
       const run = getBackup(endedBackup)?.status?.lastRun;
-      return run?.result === 'Failed' ? run : undefined;
+      return run?.message !== undefined ? run : undefined;
     });
-    assert.match(lastRun.message ?? '', /ResultMissing/);
+    assert.equal(lastRun.result, 'Running', 'a run whose attempt will be retried has not ended');
+    assert.equal(lastRun.attempts, 1);
+    assert.match(lastRun.message ?? '', /^attempt 1 of 3 failed \(ResultMissing: .*\); attempt 2 starts from .* at the run's place in the queue$/);
     await eventually(`${next} to start`, () => (backupJobs().some((j) => j.metadata.labels['flightdeck.t7.io/backup'] === next) ? true : undefined));
     assert.equal(backupJobs().filter((j) => (j.status?.conditions ?? []).length === 0).length, 2, 'still two running');
+    const waitingNow = names.filter((n) => getBackup(n)?.status?.queued === true);
+    assert.ok(waitingNow.every((n) => getBackup(n)?.status?.queueLength === waitingNow.length), 'each waiting backup shows the queue length');
   });
 
   it('gives each Job its own account: read-only on exactly its databases, no service account token', async () => {
@@ -176,4 +188,132 @@ describe('the MySQLBackup controller', () => {
       "GRANT SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER ON `site\\_a`.* TO `" + user + "`@`%`",
     ].sort());
   });
+
+  it('retries a failed attempt as a new Job up to three attempts, then fails the run with a condition, an Event and metrics', async () => {
+    // The queue test's backups go, and so do their Jobs (no garbage collector runs here).
+    kubectl(k(), ['delete', 'mysqlbackup', 'b-one', 'b-two', 'b-three', 'b-four', 'b-five', '-n', 'site-a', '--wait=true']);
+    kubectl(k(), ['delete', 'jobs', '-l', 'flightdeck.t7.io/backup', '-n', 'site-a']);
+    const retriedBefore = await metric('flightdeck_backup_runs_total', { result: 'retried' });
+    const failedBefore = await metric('flightdeck_backup_runs_total', { result: 'failed' });
+    apply(backup('flaky', ['site_a']));
+    const reasons = [
+      { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+      { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+      { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' },
+    ];
+    const attemptJobs: string[] = [];
+    for (const [index, why] of reasons.entries()) {
+      const attempt = index + 1;
+      // Attempt n+1 waits 15 s, then 30 s, after the failure of attempt n.
+      const job = await eventually(`attempt ${attempt}'s Job`, () => backupJobs().find((j) => j.metadata.labels['flightdeck.t7.io/backup'] === 'flaky' && j.metadata.labels['flightdeck.t7.io/attempt'] === String(attempt)), 60_000);
+      attemptJobs.push(job.metadata.name);
+      await eventually(`lastRun to show attempt ${attempt}`, () => (getBackup('flaky')?.status?.lastRun?.attempts === attempt && getBackup('flaky')?.status?.lastRun?.result === 'Running' ? true : undefined));
+      failJob(job.metadata.name, why.reason, why.message);
+    }
+    assert.equal(attemptJobs[1], `${attemptJobs[0] ?? ''}-2`);
+    assert.equal(attemptJobs[2], `${attemptJobs[0] ?? ''}-3`);
+    const ended = await eventually('the run given up', () => {
+      const status = getBackup('flaky')?.status;
+      return status?.lastRun?.result === 'Failed' ? status : undefined;
+    });
+    assert.equal(ended.lastRun?.attempts, 3);
+    const condition = ended.conditions?.find((c) => c.type === 'LastBackupSucceeded');
+    assert.ok(condition !== undefined, 'a LastBackupSucceeded condition');
+    assert.equal(condition.status, 'False');
+    assert.equal(condition.reason, 'Failed');
+    assert.match(condition.message ?? '', /failed all 3 attempts; the last: DeadlineExceeded: Job .* failed: Job was active longer than specified deadline/);
+    const events = await eventually('the Events', () => {
+      const reasonsSeen = eventReasons('flaky');
+      return reasonsSeen.includes('BackupFailed') ? reasonsSeen : undefined;
+    });
+    assert.ok(events.filter((r) => r === 'BackupAttemptFailed').length >= 1, events.join());
+    assert.ok(events.includes('BackupRetried'), events.join());
+    assert.equal(await metric('flightdeck_backup_runs_total', { result: 'retried' }), retriedBefore + 2);
+    assert.equal(await metric('flightdeck_backup_runs_total', { result: 'failed' }), failedBefore + 1);
+    assert.equal(await metric('flightdeck_backup_running'), 0);
+    assert.equal(await metric('flightdeck_backup_queue_length'), 0);
+    assert.equal(backupJobs().filter((j) => j.metadata.labels['flightdeck.t7.io/backup'] === 'flaky').length, 3, 'no fourth attempt');
+  });
+
+  it('gives a refused run up at once (the script’s exit 2 failed the Job through its pod failure policy)', async () => {
+    apply(backup('refused', ['site_a']));
+    const job = await eventually('its Job', () => backupJobs().find((j) => j.metadata.labels['flightdeck.t7.io/backup'] === 'refused'));
+    failJob(job.metadata.name, 'PodFailurePolicy', 'Container work for pod site-a/x failed with exit code 2 matching FailJob rule at index 0');
+    const run = await eventually('the run given up', () => {
+      const lastRun = getBackup('refused')?.status?.lastRun;
+      return lastRun?.result === 'Failed' ? lastRun : undefined;
+    });
+    assert.equal(run.attempts, 1);
+    assert.match(run.message ?? '', /^attempt 1 was refused, which no retry can change: PodFailurePolicy/);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(backupJobs().filter((j) => j.metadata.labels['flightdeck.t7.io/backup'] === 'refused').length, 1, 'never retried');
+  });
+
+  it('records a success in status and metrics (last success, size, duration), and removes a deleted backup’s series', async () => {
+    apply(backup('good', ['site_a']));
+    const job = await eventually('its Job', () => backupJobs().find((j) => j.metadata.labels['flightdeck.t7.io/backup'] === 'good'));
+    // The pod the Job controller would have made, ended with the script's result line, as a kubelet would report it.
+    const pod = `${job.metadata.name}-pod`;
+    // No controller manager here makes the namespace's default service account, which pod admission looks up.
+    if (kubectlResult(k(), ['get', 'serviceaccount', 'default', '-n', 'site-a']).status !== 0) kubectl(k(), ['create', 'serviceaccount', 'default', '-n', 'site-a']);
+    kubectl(k(), ['create', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: pod, namespace: 'site-a', labels: { 'batch.kubernetes.io/job-name': job.metadata.name, 'app.kubernetes.io/managed-by': 'flightdeck-operator' } },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'work', image: 'mariadb' }] },
+    }));
+    const finishedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const result = { result: 'Completed', id: job.metadata.labels['flightdeck.t7.io/run-id']?.toUpperCase(), sizeBytes: 4321, sha256: 'ab'.repeat(32), gtidPosition: '0-1-9', databases: ['site_a'] };
+    kubectl(k(), ['patch', 'pod', pod, '-n', 'site-a', '--subresource=status', '--type=merge', '-p', JSON.stringify({
+      status: {
+        phase: 'Succeeded',
+        containerStatuses: [{ name: 'work', image: 'mariadb', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed', message: JSON.stringify(result), startedAt: finishedAt, finishedAt } } }],
+      },
+    })]);
+    endJob(job.metadata.name);
+    const run = await eventually('the success recorded', () => {
+      const lastRun = getBackup('good')?.status?.lastRun;
+      return lastRun?.result === 'Succeeded' ? lastRun : undefined;
+    });
+    assert.equal(run.attempts, 1);
+    await eventually('the size metric', async () => ((await metric('flightdeck_backup_last_size_bytes', { namespace: 'site-a', name: 'good' })) === 4321 ? true : undefined));
+    assert.ok((await metric('flightdeck_backup_last_success_timestamp_seconds', { namespace: 'site-a', name: 'good' })) > Date.now() / 1000 - 600);
+    assert.ok((await metric('flightdeck_backup_duration_seconds_count', { result: 'succeeded' })) >= 1);
+    assert.ok((await metric('flightdeck_backup_runs_total', { result: 'succeeded' })) >= 1);
+
+    kubectl(k(), ['delete', 'mysqlbackup', 'good', 'flaky', 'refused', '-n', 'site-a', '--wait=true']);
+    await eventually('no series of a deleted backup', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${operatorProcess().httpPort}/metrics`)).text();
+      return /flightdeck_backup_last_(success_timestamp_seconds|size_bytes)\{[^}]*name="good"/.test(text) ? undefined : true;
+    });
+  });
 });
+
+function operatorProcess(): OperatorProcess {
+  if (operator === undefined) throw new Error('the operator did not start');
+  return operator;
+}
+
+function metric(name: string, where: Readonly<Record<string, string>> = {}): Promise<number> {
+  return operatorMetric(operatorProcess(), name, where);
+}
+
+/** Fails a Job as the Job controller would (FailureTarget, then Failed). */
+function failJob(name: string, reason: string, message: string, namespace = 'site-a'): void {
+  const now = new Date().toISOString();
+  const status = {
+    startTime: now,
+    failed: 1,
+    conditions: [
+      { type: 'FailureTarget', status: 'True', reason, message, lastProbeTime: now, lastTransitionTime: now },
+      { type: 'Failed', status: 'True', reason, message, lastProbeTime: now, lastTransitionTime: now },
+    ],
+  };
+  kubectl(k(), ['patch', 'job', name, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+}
+
+/** The reasons of the Events about MySQLBackup `name`, oldest first. */
+function eventReasons(name: string, namespace = 'site-a'): string[] {
+  const list = JSON.parse(kubectl(k(), ['get', 'events', '-n', namespace, '--field-selector', `involvedObject.name=${name}`, '-o', 'json'])) as { items: { reason: string }[] };
+  return list.items.map((e) => e.reason);
+}
