@@ -37,7 +37,8 @@ import {
   type PodObject,
   type SecretObject,
 } from './context.ts';
-import { backupController } from './backup/reconcile.ts';
+import { BackupMetrics } from './backup/metrics.ts';
+import { backupController, runningBackupJobs } from './backup/reconcile.ts';
 import type { JobObject } from './backup/job-status.ts';
 import { BackupSlots, defaultBackupSlotSettings, type BackupSlotSettings } from './backup/slots.ts';
 import { databaseController } from './database/reconcile.ts';
@@ -150,7 +151,7 @@ export class Manager {
       clusterController(this.#managed),
       databaseController,
       userController,
-      backupController(slots),
+      backupController(slots, new BackupMetrics(metrics.registry, { waiting: () => slots.queue().length, running: () => runningBackupJobs(this.#caches).size })),
       restoreController,
       volumeBackupController(slots),
       volumeRestoreController,
