@@ -392,6 +392,35 @@ describe('fields that cannot change after creation', () => {
   });
 });
 
+describe('a cluster bootstrapped from a physical backup', () => {
+  const s3 = { endpoint: 'http://s3.local:8333', bucket: 'backups', credentialsSecret: { name: 's3' } };
+  const bootstrapFrom = { backup: { target: { s3 }, path: 'db/nightly/20261201T020000Z' } };
+  const clusterOf = (ns: string, name: string, spec: object) => ({ apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLCluster', metadata: { name, namespace: ns }, spec });
+
+  it('is accepted at creation and cannot be added, changed or removed afterwards', () => {
+    const ns = namespace('bootstrap');
+    assert.equal(apply(clusterOf(ns, 'copy', { readerCount: 1, bootstrapFrom })).status, 0);
+    const changed = { backup: { ...bootstrapFrom.backup, path: 'db/nightly/20261202T020000Z' } };
+    assert.match(apply(clusterOf(ns, 'copy', { readerCount: 1, bootstrapFrom: changed })).stderr, /bootstrapFrom is set when the cluster is created and cannot be added, changed or removed/);
+    assert.match(apply(clusterOf(ns, 'copy', { readerCount: 1 })).stderr, /cannot be added, changed or removed/);
+    assert.equal(apply(clusterOf(ns, 'plain', { readerCount: 1 })).status, 0);
+    assert.match(apply(clusterOf(ns, 'plain', { readerCount: 1, bootstrapFrom })).stderr, /cannot be added, changed or removed/);
+    // Other fields still change.
+    assert.equal(apply(clusterOf(ns, 'copy', { readerCount: 2, bootstrapFrom })).status, 0);
+  });
+
+  it('refuses it on an external cluster, from a PVC target, or with a path that is no run folder', () => {
+    const ns = namespace('bootstrap-bad');
+    const external = { host: 'db.example', adminSecretRef: { name: 'admin' } };
+    assert.match(apply(clusterOf(ns, 'ext', { external, bootstrapFrom })).stderr, /spec\.external cannot be combined with fields for a managed server/);
+    assert.match(
+      apply(clusterOf(ns, 'pvc', { bootstrapFrom: { backup: { target: { pvc: { claimName: 'backups' } }, path: bootstrapFrom.backup.path } } })).stderr,
+      /a cluster is bootstrapped from an S3 target/,
+    );
+    assert.match(apply(clusterOf(ns, 'path', { bootstrapFrom: { backup: { target: { s3 }, path: 'db/nightly/latest-but-one' } } })).stderr, /spec\.bootstrapFrom\.backup\.path/);
+  });
+});
+
 describe('MySQLBackup and MySQLRestore', () => {
   it('a minimal backup gets its defaults, and a schedule with names, lists, ranges and steps is accepted', () => {
     const ns = namespace('backup');
