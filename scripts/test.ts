@@ -22,7 +22,7 @@ const tiers = {
 type Tier = keyof typeof tiers;
 
 /** E2e files that start local clusters of their own (see main). */
-const ownClusterFiles = ['test/e2e/nodes.test.ts', 'test/e2e/storage-nodes.test.ts', 'test/e2e/backup.test.ts', 'test/e2e/volume-backup.test.ts', 'test/e2e/physical-backup.test.ts'];
+const ownClusterFiles = ['test/e2e/nodes.test.ts', 'test/e2e/storage-nodes.test.ts', 'test/e2e/backup.test.ts', 'test/e2e/volume-backup.test.ts', 'test/e2e/physical-backup.test.ts', 'test/e2e/backup-queue.test.ts', 'test/e2e/backup-interrupted.test.ts'];
 
 /**
  * E2e files that share one three-node cluster with the operator installed by
