@@ -190,7 +190,8 @@ async function provesRetried(name: string, folder: string, path: string): Promis
   });
   const lastRun = backup.status?.lastRun;
   assert.equal(lastRun?.result, 'Succeeded', JSON.stringify(lastRun));
-  assert.equal(lastRun.attempts, 2);
+  // Retried: attempt 2, or 3 when a loaded machine made attempt 2 miss a short deadline as well.
+  assert.ok(lastRun.attempts !== undefined && lastRun.attempts >= 2 && lastRun.attempts <= 3, `attempts ${String(lastRun.attempts)}`);
   assert.equal(condition(backup, 'LastBackupSucceeded')?.status, 'True');
   assert.equal(backup.status?.backups?.length, 1);
   // Nothing of the interrupted attempt is left: the data and manifest of the retry only, no unfinished upload.
