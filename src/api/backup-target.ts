@@ -132,8 +132,11 @@ export const jobResources = s.opaque({
 /** A length of time such as 30d, 12h or 1w2d: weeks (w), days (d), hours (h), minutes (m), seconds (s). */
 export const durationPattern = '^([0-9]{1,6}[wdhms])+$';
 
+/** What a status's durationSeconds must look like: seconds, up to three decimals, never negative. */
+export const durationSecondsPattern = '^[0-9]+([.][0-9]{1,3})?$';
+
 export const durationSeconds = s.string({
   description: 'How long it took, in seconds with up to three decimals (milliseconds), such as "1.734".',
   maxLength: 32,
-  pattern: '^[0-9]+([.][0-9]{1,3})?$',
+  pattern: durationSecondsPattern,
 });

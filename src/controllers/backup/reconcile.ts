@@ -12,6 +12,7 @@
 //   7. slot           (waits in the cluster-wide queue: status.queued, queuePosition)
 //   8. start          (account with the run's grants, then its Job; a physical run: its Job only, physical-start.ts; lastRun Running)
 // What queues a backup is declared at the end (backupController).
+import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { MySQLBackup, MySQLBackupStatus } from '../../api/mysqlbackup.ts';
 import { maxListedBackups } from '../../api/mysqlbackup.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
@@ -62,7 +63,7 @@ export function backupReconciler(slots: BackupSlots, metrics?: BackupMetrics): (
     const { namespace, name } = splitKey(key);
     const backup = context.caches.backups.get(namespace, name);
     if (backup === undefined) {
-      slots.withdraw(key);
+      slots.forget(key);
       metrics?.forget(namespace, name);
       return undefined;
     }
@@ -84,7 +85,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
 
   // 1. deletion
   if (backup.metadata.deletionTimestamp !== undefined) {
-    slots.withdraw(key);
+    slots.forget(key);
     if (!(backup.metadata.finalizers ?? []).includes(backupFinalizer)) return undefined;
     const result = accessCluster(context, backup);
     // Without a reachable cluster the account cannot be dropped; it is dropped once the cluster answers.
@@ -332,8 +333,8 @@ async function followRun(
     return { requeueAfterMs: job === undefined ? 2000 : followUpMs };
   }
   const completionTime = observed.completionTime ?? context.now().toISOString();
-  const seconds = lastRun.startTime === undefined ? undefined : (new Date(completionTime).getTime() - new Date(lastRun.startTime).getTime()) / 1000;
-  const durationSeconds = seconds === undefined ? undefined : seconds.toFixed(3);
+  const durationSeconds = lastRun.startTime === undefined ? undefined : elapsedSeconds(lastRun.startTime, completionTime);
+  const seconds = durationSeconds === undefined ? undefined : Number(durationSeconds);
   const timing = { completionTime, ...(durationSeconds === undefined ? {} : { durationSeconds }) };
 
   if (decision.action === 'retry') {

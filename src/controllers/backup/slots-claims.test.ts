@@ -26,4 +26,18 @@ describe('BackupSlots claims', () => {
     now += 2;
     assert.equal(slots.request(run('ns/b', at(2)), 'ns/b-job', new Set()).granted, true, 'expired');
   });
+
+  it('ends the claims of a backup that is deleted, so Jobs deleted with it before the cache showed them free their slots at once', () => {
+    const slots = new BackupSlots({ maxConcurrent: 2, jitterSeconds: 0 });
+    assert.equal(slots.request(run('ns/a', at(1)), 'ns/a-job', new Set()).granted, true);
+    assert.equal(slots.request(run('ns/b', at(2)), 'ns/b-job', new Set()).granted, true);
+    assert.equal(slots.request(run('ns/c', at(3)), 'ns/c-job', new Set()).granted, false);
+    // A VolumeBackup of the same name is another backup: its forgetting frees nothing of ns/a's.
+    slots.forget('ns/a', 'VolumeBackup');
+    assert.equal(slots.claimed('ns/a-job'), true);
+    slots.forget('ns/a');
+    assert.equal(slots.claimed('ns/a-job'), false);
+    assert.equal(slots.claimed('ns/b-job'), true);
+    assert.equal(slots.request(run('ns/c', at(3)), 'ns/c-job', new Set()).granted, true);
+  });
 });

@@ -35,8 +35,8 @@ export class BackupSlots {
   readonly settings: BackupSlotSettings;
   /** Keyed by kind and key (waitingKey). */
   readonly #waiting = new Map<string, { readonly kind: SlotKind; readonly run: QueuedRun }>();
-  /** Jobs created by this process that the Job cache may not show yet: "namespace/job", with when the slot was granted (ms). */
-  readonly #claimed = new Map<string, number>();
+  /** Jobs created by this process that the Job cache may not show yet: "namespace/job", with when the slot was granted (ms) and to whom (waitingKey). */
+  readonly #claimed = new Map<string, { readonly at: number; readonly owner: string }>();
   readonly #now: () => number;
 
   constructor(settings: BackupSlotSettings, clock: { readonly now?: () => number } = {}) {
@@ -64,7 +64,7 @@ export class BackupSlots {
     const position = queue.indexOf(key);
     if (position >= 0 && position < this.settings.maxConcurrent - active.size) {
       this.#waiting.delete(key);
-      this.#claimed.set(job, this.#now());
+      this.#claimed.set(job, { at: this.#now(), owner: key });
       return { granted: true };
     }
     return { granted: false, position: position + 1, length: queue.length };
@@ -83,8 +83,8 @@ export class BackupSlots {
    */
   #forgetStaleClaims(running: ReadonlySet<string>): void {
     const now = this.#now();
-    for (const [job, at] of this.#claimed) {
-      if (running.has(job) || now - at > claimTtlMs) this.#claimed.delete(job);
+    for (const [job, claim] of this.#claimed) {
+      if (running.has(job) || now - claim.at > claimTtlMs) this.#claimed.delete(job);
     }
   }
 
@@ -96,6 +96,17 @@ export class BackupSlots {
   /** Backup `key` of `kind` waits no more (deleted, suspended, its run skipped or missed). */
   withdraw(key: string, kind: SlotKind = 'MySQLBackup'): void {
     this.#waiting.delete(waitingKey(kind, key));
+  }
+
+  /**
+   * Backup `key` of `kind` is gone: it waits no more, and the slots granted
+   * to Jobs it had just created end now. Deleted with its Jobs before the
+   * cache showed them, it would otherwise hold them until claimTtlMs.
+   */
+  forget(key: string, kind: SlotKind = 'MySQLBackup'): void {
+    const owner = waitingKey(kind, key);
+    this.#waiting.delete(owner);
+    for (const [job, claim] of this.#claimed) if (claim.owner === owner) this.#claimed.delete(job);
   }
 
   /** Waiting backups of every kind, first in line first. */

@@ -8,6 +8,7 @@
 //   6. follow         (the Job's end: Complete with what was restored, or Failed with the script's reason; account dropped)
 // A non-empty target without overwrite is refused by the Job's script before
 // it changes anything (TargetNotEmpty), and shows here as Failed.
+import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { BackupTarget } from '../../api/backup-target.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
 import type { MySQLRestore, MySQLRestoreStatus } from '../../api/mysqlrestore.ts';
@@ -172,7 +173,7 @@ export async function reconcileRestore(context: ControllerContext, key: string):
   await dropJobAccount(owner, access.client);
   const startTime = restore.status?.startTime ?? job.status?.startTime ?? now.toISOString();
   const completionTime = outcome.completionTime ?? now.toISOString();
-  const durationSeconds = ((new Date(completionTime).getTime() - new Date(startTime).getTime()) / 1000).toFixed(3);
+  const durationSeconds = elapsedSeconds(startTime, completionTime);
   const timing = { startTime, completionTime, durationSeconds };
   if (outcome.state === 'failed') {
     const message = `${outcome.reason}: ${outcome.message}`;

@@ -8,6 +8,7 @@
 //   6. slot           (waits in the cluster-wide queue shared with MySQLBackups: status.queued, queuePosition)
 //   7. start          (the Job, pinned to the node of a pod that holds a ReadWriteOnce claim; lastRun Running)
 // What queues a VolumeBackup is declared at the end (volumeBackupController).
+import { elapsedSeconds } from '../../backup/elapsed.ts';
 import { maxListedBackups } from '../../api/mysqlbackup.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
 import type { VolumeBackup, VolumeBackupStatus } from '../../api/volumebackup.ts';
@@ -46,7 +47,7 @@ export function volumeBackupReconciler(slots: BackupSlots): (context: Controller
     const backup = context.caches.volumeBackups.get(namespace, name);
     // 1. deletion (nothing to clean on a server: the Job is owned by the object)
     if (backup === undefined || backup.metadata.deletionTimestamp !== undefined) {
-      slots.withdraw(key, 'VolumeBackup');
+      slots.forget(key, 'VolumeBackup');
       return undefined;
     }
     return reconcileVolumeBackup(context, slots, backup);
@@ -209,7 +210,7 @@ async function followRun(
     return { requeueAfterMs: followUpMs };
   }
   const completionTime = outcome.completionTime ?? now.toISOString();
-  const durationSeconds = lastRun.startTime === undefined ? undefined : ((new Date(completionTime).getTime() - new Date(lastRun.startTime).getTime()) / 1000).toFixed(3);
+  const durationSeconds = lastRun.startTime === undefined ? undefined : elapsedSeconds(lastRun.startTime, completionTime);
   const timing = { completionTime, ...(durationSeconds === undefined ? {} : { durationSeconds }) };
   if (outcome.state === 'failed') {
     return finishRun(context, backup, ready, { ...fields, lastRun: { ...lastRun, result: 'Failed', ...timing, message: `${outcome.reason}: ${outcome.message}` } });

@@ -7,6 +7,7 @@
 //   5. follow  (the Job's end: Complete with the files restored and whether they match the backup, or Failed with the script's reason)
 // A non-empty target folder without overwrite is refused by the Job's script
 // before it changes anything (TargetNotEmpty), and shows here as Failed.
+import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { BackupTarget } from '../../api/backup-target.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
 import type { VolumeRestore } from '../../api/volumerestore.ts';
@@ -123,7 +124,7 @@ export async function reconcileVolumeRestore(context: ControllerContext, key: st
   if (outcome.state === 'running') return { requeueAfterMs: followUpMs };
   const startTime = restore.status?.startTime ?? job.status?.startTime ?? now.toISOString();
   const completionTime = outcome.completionTime ?? now.toISOString();
-  const durationSeconds = ((new Date(completionTime).getTime() - new Date(startTime).getTime()) / 1000).toFixed(3);
+  const durationSeconds = elapsedSeconds(startTime, completionTime);
   const timing = { startTime, completionTime, durationSeconds };
   if (outcome.state === 'failed') {
     const message = `${outcome.reason}: ${outcome.message}`;
