@@ -322,7 +322,8 @@ describe('MySQLClient replication', () => {
     const [opA, opB, opC] = [a, b, c].map((m) => MySQLClient.create({ host: m.server.host, port: m.server.port, user: 'operator', password: operatorPassword }));
     assert.ok(opA && opB && opC);
     t.after(() => Promise.all([opA, opB, opC].map((client) => client.close())));
-    await b.client.replication.waitForGtid(await a.client.replication.currentGtid(), 20);
+    // Both replicas have the operator account before it connects to them.
+    for (const member of [b, c]) await member.client.replication.waitForGtid(await a.client.replication.currentGtid(), 20);
     const app = await connect(a.server, appUser, appPassword);
 
     assert.equal(await opA.replication.demote({ exceptUsers: [a.server.adminUser] }), 1, 'the application connection, seen and killed');
