@@ -22,6 +22,12 @@ export function takesBackupSlot(job: { metadata: { labels?: Record<string, strin
 }
 /** The run id on a backup Job, so a finished Job tells which run it was. */
 export const runIdLabel = 'flightdeck.t7.io/run-id';
+/**
+ * On a physical backup's Job: the instance it copies and why (status
+ * lastRun.source), so a reconcile that finds the Job before its own status
+ * write shows (the cache lags) still records it.
+ */
+export const runSourceAnnotation = 'flightdeck.t7.io/source';
 /** Which attempt of its run a backup Job is (1, 2, 3). */
 export const attemptLabel = 'flightdeck.t7.io/attempt';
 
@@ -102,6 +108,7 @@ export interface JobManifest {
     name: string;
     namespace: string;
     labels: Record<string, string>;
+    annotations?: Record<string, string>;
     ownerReferences: { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean }[];
   };
   spec: Record<string, unknown> & {

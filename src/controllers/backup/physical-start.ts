@@ -10,7 +10,7 @@ import type { MySQLBackupSpec } from '../../api/mysqlbackup.ts';
 import { clusterNames } from '../cluster/managed/builders/names.ts';
 import type { ClusterAccess } from '../cluster-access.ts';
 import type { Readiness } from '../status.ts';
-import type { JobManifest, JobOwner } from './job.ts';
+import { runSourceAnnotation, type JobManifest, type JobOwner } from './job.ts';
 import { physicalBackupDonor, type PhysicalDonor } from './physical-donor.ts';
 import { physicalBackupJob } from './physical-job.ts';
 
@@ -63,5 +63,11 @@ export function physicalRun(input: PhysicalRunInput): PhysicalRun {
     activeDeadlineSeconds: spec.activeDeadlineSeconds ?? 3600,
     resources: spec.resources,
   });
+  job.metadata.annotations = { ...job.metadata.annotations, [runSourceAnnotation]: runSource(donor) };
   return { job, donor };
+}
+
+/** What status.lastRun.source says of a physical run's donor. */
+export function runSource(donor: PhysicalDonor): string {
+  return `${donor.instance} (${donor.role}): ${donor.reason}`;
 }

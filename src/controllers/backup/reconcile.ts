@@ -28,12 +28,12 @@ import { keyOf, splitKey, type Caches, type ControllerContext, type ControllerDe
 import { writeStatus, type Readiness } from '../status.ts';
 import { ownChanges } from '../worth-reconciling.ts';
 import { dropJobAccount, ensureJobAccount } from './account.ts';
-import { backupJob, backupJobName, takesBackupSlot, type JobOwner } from './job.ts';
+import { backupJob, backupJobName, runSourceAnnotation, takesBackupSlot, type JobOwner } from './job.ts';
 import { jobNameLabel, jobOutcome, type JobObject, type JobPod, type ScriptResult } from './job-status.ts';
 import { decideRun, type AttemptObservation } from '../../backup/run-decision.ts';
 import { cleanUpRun } from './cleanup.ts';
 import type { BackupMetrics } from './metrics.ts';
-import { physicalRefusal, physicalRun } from './physical-start.ts';
+import { physicalRefusal, physicalRun, runSource } from './physical-start.ts';
 import { pruneBackups } from './prune.ts';
 import { databasesOwnedBy, scopeRefusal } from './scope.ts';
 import type { BackupSlots } from './slots.ts';
@@ -197,7 +197,8 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
   if (existing !== undefined) {
     const path = `${owner.namespace}/${owner.name}/${runId}`;
     const startTime = existing.metadata.creationTimestamp ?? now.toISOString();
-    const run: LastRun = { id: runId, jobName, result: 'Running', attempts: attempt, startTime, path };
+    const source = existing.metadata.annotations?.[runSourceAnnotation];
+    const run: LastRun = { id: runId, jobName, result: 'Running', attempts: attempt, startTime, path, ...(source === undefined ? {} : { source }) };
     const followed = await followRun(context, slots, backup, access, run, ready, { ...scheduleFields, lastScheduleTime: due.toISOString(), lastRun: run, queued: false, queuePosition: undefined }, metrics);
     // That attempt failed already and is recorded: the next reconcile retries it.
     return 'retry' in followed ? { requeueAfterMs: 1000 } : followed;
@@ -218,7 +219,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
       // No database account: the Job copies an instance through its donor endpoint.
       const run = physicalRun({ owner, access, spec, runId, attempt, runPath: path });
       await context.kube.create(run.job);
-      source = `${run.donor.instance} (${run.donor.role}): ${run.donor.reason}`;
+      source = runSource(run.donor);
     } else {
       const databases = spec.databases ?? (await access.client.listDatabases());
       if (!(backup.metadata.finalizers ?? []).includes(backupFinalizer)) {
@@ -364,6 +365,7 @@ async function followRun(
 
   // recordSuccess
   const made = observed.result ?? { result: 'Completed' };
+  const source = lastRun.source ?? job?.metadata.annotations?.[runSourceAnnotation];
   metrics?.observeEnd('succeeded', seconds);
   reportCleanup(context, backup, lastRun.id, await cleanUpRun(context, backup, lastRun.id, decision.cleanUp));
   // What an earlier attempt's failure said is not carried over.
@@ -372,7 +374,7 @@ async function followRun(
     ...(lastRun.attempts === undefined ? {} : { attempts: lastRun.attempts }),
     ...(lastRun.startTime === undefined ? {} : { startTime: lastRun.startTime }),
     ...(lastRun.path === undefined ? {} : { path: lastRun.path }),
-    ...(lastRun.source === undefined ? {} : { source: lastRun.source }),
+    ...(source === undefined ? {} : { source }),
     jobName,
     result: 'Succeeded',
     ...timing,
