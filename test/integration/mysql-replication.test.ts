@@ -324,6 +324,9 @@ describe('MySQLClient replication', () => {
     t.after(() => Promise.all([opA, opB, opC].map((client) => client.close())));
     // Both replicas have the operator account before it connects to them.
     for (const member of [b, c]) await member.client.replication.waitForGtid(await a.client.replication.currentGtid(), 20);
+    // And both stream from it as semi-sync replicas: a replica's connection still being set up is not yet a
+    // binlog dump, so demote would count it among the application connections it kills.
+    await stateWhen(a, 'both replicas acknowledging', (state) => state.semiSync.masterClients === 2);
     const app = await connect(a.server, appUser, appPassword);
 
     assert.equal(await opA.replication.demote({ exceptUsers: [a.server.adminUser] }), 1, 'the application connection, seen and killed');
