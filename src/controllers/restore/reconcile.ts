@@ -8,6 +8,7 @@
 //   6. follow         (the Job's end: Complete with what was restored, or Failed with the script's reason; account dropped)
 // A non-empty target without overwrite is refused by the Job's script before
 // it changes anything (TargetNotEmpty), and shows here as Failed.
+import { chooseBackup } from './chosen-backup.ts';
 import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { BackupTarget } from '../../api/backup-target.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
@@ -61,15 +62,8 @@ function resolveSource(context: ControllerContext, restore: MySQLRestore): Resol
   if (source.backup !== undefined) {
     const backup = context.caches.backups.get(namespace, source.backup.name);
     if (backup === undefined) return { ready: false, reason: 'BackupNotFound', message: `MySQLBackup ${namespace}/${source.backup.name} does not exist` };
-    const list = backup.status?.backups ?? [];
-    const chosen = source.backup.id === undefined ? list[0] : list.find((b) => b.id === source.backup?.id);
-    if (chosen === undefined) {
-      return {
-        ready: false,
-        reason: 'BackupNotFound',
-        message: `MySQLBackup ${namespace}/${source.backup.name} has ${source.backup.id === undefined ? 'no complete backup yet' : `no complete backup ${source.backup.id}`}`,
-      };
-    }
+    const chosen = chooseBackup(`MySQLBackup ${namespace}/${source.backup.name}`, source.backup.id, backup.status?.backups);
+    if ('ready' in chosen) return chosen;
     const backupKey = backup.spec.encryption?.secretKeyRef;
     const encryption = restoreKey ?? (backupKey === undefined ? undefined : { secretName: backupKey.name, key: backupKey.key ?? 'key' });
     return {

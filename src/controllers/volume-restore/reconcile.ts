@@ -7,6 +7,7 @@
 //   5. follow  (the Job's end: Complete with the files restored and whether they match the backup, or Failed with the script's reason)
 // A non-empty target folder without overwrite is refused by the Job's script
 // before it changes anything (TargetNotEmpty), and shows here as Failed.
+import { chooseBackup } from '../restore/chosen-backup.ts';
 import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { BackupTarget } from '../../api/backup-target.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
@@ -48,15 +49,8 @@ function resolveSource(context: ControllerContext, restore: VolumeRestore): Reso
   if (source.backup !== undefined) {
     const backup = context.caches.volumeBackups.get(namespace, source.backup.name);
     if (backup === undefined) return { ready: false, reason: 'BackupNotFound', message: `VolumeBackup ${namespace}/${source.backup.name} does not exist` };
-    const list = backup.status?.backups ?? [];
-    const chosen = source.backup.id === undefined ? list[0] : list.find((b) => b.id === source.backup?.id);
-    if (chosen === undefined) {
-      return {
-        ready: false,
-        reason: 'BackupNotFound',
-        message: `VolumeBackup ${namespace}/${source.backup.name} has ${source.backup.id === undefined ? 'no complete backup yet' : `no complete backup ${source.backup.id}`}`,
-      };
-    }
+    const chosen = chooseBackup(`VolumeBackup ${namespace}/${source.backup.name}`, source.backup.id, backup.status?.backups);
+    if ('ready' in chosen) return chosen;
     const encryption = restoreKey ?? backup.spec.encryption?.secretKeyRef;
     return { target: backup.spec.target, path: chosen.path, backupId: chosen.id, ...(encryption === undefined ? {} : { encryption }) };
   }
