@@ -16,6 +16,10 @@ export const usersByDatabase = 'users-by-database';
 export const databasesByCluster = 'databases-by-cluster';
 /** Users by the cluster they are on, as databasesByCluster. */
 export const usersByCluster = 'users-by-cluster';
+/** MySQLBackups by the cluster they back up, as databasesByCluster. */
+export const backupsByCluster = 'backups-by-cluster';
+/** MySQLRestores by the cluster they restore into, as databasesByCluster. */
+export const restoresByCluster = 'restores-by-cluster';
 /** Databases by what they declare: `namespace/cluster namespace/cluster name/dbName` (see declaredDatabaseKey). */
 export const databasesByDeclaration = 'databases-by-declaration';
 
@@ -37,6 +41,11 @@ export function declaredDatabaseKey(namespace: string, cluster: ClusterKey, dbNa
   return JSON.stringify([namespace, cluster.namespace, cluster.name, dbName]);
 }
 
+/** Files the objects of `informer` under the cluster they name (clusterIndexKey), as index `name`. */
+export function addClusterIndex<T extends KubeObject & { spec: { cluster: { name: string; namespace?: string } } }>(informer: Informer<T>, name: string): void {
+  informer.addIndex(name, (object) => [clusterIndexKey(clusterKeyOf(object))]);
+}
+
 export function addIndexes(users: Informer<MySQLUser>, databases: Informer<MySQLDatabase>): void {
   users.addIndex(usersBySecret, (user) => {
     const namespace = user.metadata.namespace ?? 'default';
@@ -48,8 +57,8 @@ export function addIndexes(users: Informer<MySQLUser>, databases: Informer<MySQL
     return [...new Set((user.spec.privileges ?? []).map((p) => databaseKey(namespace, p.database)))];
   });
   // A cluster that appears, goes or changes readiness queues the objects on it.
-  users.addIndex(usersByCluster, (user) => [clusterIndexKey(clusterKeyOf(user))]);
-  databases.addIndex(databasesByCluster, (db) => [clusterIndexKey(clusterKeyOf(db))]);
+  addClusterIndex(users, usersByCluster);
+  addClusterIndex(databases, databasesByCluster);
   databases.addIndex(databasesByDeclaration, (db) => {
     try {
       const intent = databaseIntent(db);

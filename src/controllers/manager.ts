@@ -43,7 +43,7 @@ import type { JobObject } from './backup/job-status.ts';
 import { BackupSlots, defaultBackupSlotSettings, type BackupSlotSettings } from './backup/slots.ts';
 import { databaseController } from './database/reconcile.ts';
 import { restoreController } from './restore/reconcile.ts';
-import { addIndexes, addPodsByNodeIndex } from './indexes.ts';
+import { addClusterIndex, addIndexes, addPodsByNodeIndex, backupsByCluster, restoresByCluster } from './indexes.ts';
 import { userController } from './user/reconcile.ts';
 import { volumeBackupController } from './volume-backup/reconcile.ts';
 import { volumeRestoreController } from './volume-restore/reconcile.ts';
@@ -115,6 +115,8 @@ export class Manager {
       jobs: informer<JobObject>('batch/v1', 'jobs', undefined, managedBySelector),
     };
     addIndexes(this.#caches.users, this.#caches.databases);
+    addClusterIndex(this.#caches.backups, backupsByCluster);
+    addClusterIndex(this.#caches.restores, restoresByCluster);
     addPodsByNodeIndex(this.#caches.pods);
     this.#connections = new ClusterConnections({
       logger,

@@ -105,7 +105,8 @@ before(async () => {
   operator = await startOperator({
     kubeconfig: k().kubeconfig,
     dir: env.dir,
-    args: ['--resync-interval', '2', '--max-retry-delay', '2', '--leader-elect', 'false', '--backups-max-concurrent', '2'],
+    // A resync far longer than any wait here: whatever starts or goes on does so because a trigger queued it.
+    args: ['--resync-interval', '600', '--max-retry-delay', '2', '--leader-elect', 'false', '--backups-max-concurrent', '2'],
   });
 });
 
@@ -125,6 +126,24 @@ describe('the MySQLBackup controller', () => {
     assert.equal(everything.reason, 'WholeClusterNotAllowed');
     assert.deepEqual(backupJobs(), [], 'no Job for a refused backup');
     kubectl(k(), ['delete', 'mysqlbackup', 'foreign', 'everything', '-n', 'site-a']);
+  });
+
+  it('says which Secret is missing, and starts as soon as it is created', async () => {
+    await eventually('database site_a', async () => ((await admin?.query<unknown[]>("SHOW DATABASES LIKE 'site_a'"))?.length === 1 ? true : undefined));
+    apply({
+      apiVersion: api,
+      kind: 'MySQLBackup',
+      metadata: { name: 'late-secret', namespace: 'site-a' },
+      spec: { cluster, databases: ['site_a'], target: { s3: { endpoint: 'http://127.0.0.1:1', bucket: 'b', credentialsSecret: { name: 'late-creds' } } } },
+    });
+    const refusal = await eventually('SecretMissing', () => getBackup('late-secret')?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False'));
+    assert.equal(refusal.reason, 'SecretMissing');
+    assert.match(refusal.message ?? '', /Secret site-a\/late-creds \(target.s3.credentialsSecret\) does not exist/);
+    assert.deepEqual(backupJobs(), [], 'no Job without its Secret');
+    apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'late-creds', namespace: 'site-a' }, stringData: { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' } });
+    await eventually('its Job, long before a resync', () => backupJobs().find((j) => j.metadata.labels['flightdeck.t7.io/backup'] === 'late-secret'), 15_000);
+    kubectl(k(), ['delete', 'mysqlbackup', 'late-secret', '-n', 'site-a', '--wait=true']);
+    kubectl(k(), ['delete', 'jobs', '-l', 'flightdeck.t7.io/backup=late-secret', '-n', 'site-a']);
   });
 
   it('starts at most two runs at once; the others wait in order, and start as slots free', async () => {

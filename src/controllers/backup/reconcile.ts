@@ -26,7 +26,8 @@ import { owns, watches, type Trigger } from '../../runtime/triggers.ts';
 import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
 import { keyOf, splitKey, type Caches, type ControllerContext, type ControllerDefinition } from '../context.ts';
 import { writeStatus, type Readiness } from '../status.ts';
-import { ownChanges } from '../worth-reconciling.ts';
+import { backupsByCluster } from '../indexes.ts';
+import { dependentsOfCluster, objectsOfRelabelledNamespace, ownChanges } from '../worth-reconciling.ts';
 import { dropJobAccount, ensureJobAccount } from './account.ts';
 import { backupJob, backupJobName, runSourceAnnotation, takesBackupSlot, type JobOwner } from './job.ts';
 import { jobNameLabel, jobOutcome, type JobObject, type JobPod, type ScriptResult } from './job-status.ts';
@@ -435,6 +436,10 @@ export function runningBackupJobs(caches: Pick<Caches, 'jobs'>): Set<string> {
   return running;
 }
 
+function readyReason(backup: MySQLBackup): string | undefined {
+  return backup.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+}
+
 export function jobEnded(job: JobObject | undefined): boolean {
   return (job?.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
 }
@@ -445,6 +450,15 @@ export function backupController(slots: BackupSlots, metrics?: BackupMetrics): C
     reconcile: backupReconciler(slots, metrics),
     triggers: (caches): Trigger[] => [
       ownChanges(caches.backups, 'mysqlbackups'),
+      // A backup halted on its cluster (ClusterNotReady, NamespaceNotAllowed)
+      // or a missing Secret goes on when that changes, not at the next resync:
+      // a scheduled run due meanwhile would otherwise start minutes late,
+      // behind runs that were queued after it.
+      dependentsOfCluster(caches.clusters, caches.backups, backupsByCluster),
+      objectsOfRelabelledNamespace(caches.namespaces, caches.backups),
+      watches(caches.secrets, 'MySQLBackups waiting for a Secret that appeared', (event, secret) =>
+        event === 'add' ? caches.backups.list(secret.metadata.namespace).filter((b) => readyReason(b) === 'SecretMissing').map(keyOf) : [],
+      ),
       owns(caches.jobs, 'Jobs owned by MySQLBackup', { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLBackup' }),
       // A backup Job that ends frees a slot: the waiting runs ask again, in their order.
       watches(caches.jobs, 'ended backup Jobs free a slot for waiting MySQLBackups', (_event, job, previous) =>

@@ -27,7 +27,8 @@ import { manifestFileName } from '../../backup/manifest.ts';
 import { accessCluster, sqlFailure } from '../cluster-access.ts';
 import { splitKey, type ControllerContext, type ControllerDefinition } from '../context.ts';
 import { writeStatus, type Readiness } from '../status.ts';
-import { ownChanges } from '../worth-reconciling.ts';
+import { restoresByCluster } from '../indexes.ts';
+import { dependentsOfCluster, objectsOfRelabelledNamespace, ownChanges } from '../worth-reconciling.ts';
 
 const followUpMs = 30_000;
 
@@ -221,6 +222,9 @@ export const restoreController: ControllerDefinition = {
   reconcile: reconcileRestore,
   triggers: (caches) => [
     ownChanges(caches.restores, 'mysqlrestores'),
+    // A restore halted on its cluster goes on when the cluster is ready, not at the next resync.
+    dependentsOfCluster(caches.clusters, caches.restores, restoresByCluster),
+    objectsOfRelabelledNamespace(caches.namespaces, caches.restores),
     owns(caches.jobs, 'Jobs owned by MySQLRestore', { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLRestore' }),
   ],
 };
