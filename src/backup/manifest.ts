@@ -145,8 +145,8 @@ function shown(value: unknown): string {
 }
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-const timePattern = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$/;
-const gtidPattern = /^([0-9]+-[0-9]+-[0-9]+(,\s*[0-9]+-[0-9]+-[0-9]+)*)?$/;
+export const timePattern = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$/;
+export const gtidPattern = /^([0-9]+-[0-9]+-[0-9]+(,\s*[0-9]+-[0-9]+-[0-9]+)*)?$/;
 const binlogPattern = /^([A-Za-z0-9._-]{1,255}:[0-9]{1,20}|:?)$/;
 const checksumPattern = /^([0-9]{1,20}|NULL)$/;
 // Anything a server may hold as a table name, but no control characters and at most 64 characters.

@@ -16,11 +16,13 @@ import { externalClusterManifests } from '../env/external-cluster.ts';
 import { kubectl, kubectlResult, type KubectlTarget } from '../env/kubectl.ts';
 import type { MariaDBInstance } from '../env/mariadb.ts';
 import { operatorMetric, startOperator, stopOperator, type OperatorProcess } from '../env/operator.ts';
+import { startObjectStore, type ObjectStore } from '../env/object-store.ts';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../env/shared.ts';
 
 let env: TestEnvironment | undefined;
 let operator: OperatorProcess | undefined;
 let admin: mariadb.Connection | undefined;
+let store: ObjectStore | undefined;
 
 const api = 'flightdeck.t7.io/v1';
 const cluster = { name: 'shared', namespace: 'db-system' };
@@ -95,7 +97,7 @@ function endJob(name: string, namespace = 'site-a'): void {
 }
 
 before(async () => {
-  env = await startTestEnvironment(1);
+  [env, store] = await Promise.all([startTestEnvironment(1), startObjectStore({ buckets: ['backups'] })]);
   const server: MariaDBInstance | undefined = env.mariadb[0];
   assert.ok(server);
   admin = await mariadb.createConnection({ host: server.host, port: server.port, user: server.adminUser, password: server.adminPassword });
@@ -114,6 +116,7 @@ after(async () => {
   await admin?.end();
   if (operator !== undefined) await stopOperator(operator);
   if (env !== undefined) await stopTestEnvironment(env);
+  await store?.stop();
 });
 
 describe('the MySQLBackup controller', () => {
@@ -126,6 +129,48 @@ describe('the MySQLBackup controller', () => {
     assert.equal(everything.reason, 'WholeClusterNotAllowed');
     assert.deepEqual(backupJobs(), [], 'no Job for a refused backup');
     kubectl(k(), ['delete', 'mysqlbackup', 'foreign', 'everything', '-n', 'site-a']);
+  });
+
+  it('lists the backups an earlier MySQLBackup of its name left in an S3 target, and refuses what is no backup of its kind', async () => {
+    assert.ok(store !== undefined);
+    const folder = 'found/site-a/nightly';
+    const manifest = (id: string, extra: Record<string, unknown> = {}): string =>
+      JSON.stringify({
+        formatVersion: 1, id, databases: ['site_a'], compression: 'gzip', encrypted: false, dataFile: 'data.sql.gz', sizeBytes: 20, sha256: 'e'.repeat(64),
+        gtidPosition: '0-1-5', binlogPosition: 'mariadb-bin.000001:500', startTime: '2026-12-01T03:00:02Z', completionTime: '2026-12-01T03:00:04Z',
+        tablesFromDumpSnapshot: true, tables: [], ...extra,
+      });
+    const client = store.client();
+    try {
+      await client.putObject('backups', `${folder}/20261201T030000Z/data.sql.gz`, 'x'.repeat(20));
+      await client.putObject('backups', `${folder}/20261201T030000Z/manifest.json`, manifest('20261201T030000Z'));
+      // Interrupted: no manifest, no backup.
+      await client.putObject('backups', `${folder}/20261202T030000Z/data.sql.gz`, 'partial');
+      // A files archive's manifest where a database backup belongs.
+      await client.putObject('backups', `${folder}/20261130T030000Z/manifest.json`, manifest('20261130T030000Z', { kind: 'files' }));
+    } finally {
+      client.close();
+    }
+    apply(
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'found-creds', namespace: 'site-a' }, stringData: { AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey } },
+      {
+        apiVersion: api,
+        kind: 'MySQLBackup',
+        metadata: { name: 'nightly', namespace: 'site-a' },
+        spec: { cluster, databases: ['site_a'], schedule: '0 3 * * *', suspend: true, target: { s3: { endpoint: store.endpoint, bucket: 'backups', prefix: 'found', credentialsSecret: { name: 'found-creds' } } } },
+      },
+    );
+    const listed = await eventually('the stored backups listed', () => (getBackup('nightly') as { status?: { backups?: Record<string, unknown>[] } } | undefined)?.status?.backups);
+    assert.deepEqual(listed, [
+      { id: '20261201T030000Z', time: '2026-12-01T03:00:00.000Z', completionTime: '2026-12-01T03:00:04Z', path: 'site-a/nightly/20261201T030000Z', sizeBytes: 20, sha256: 'e'.repeat(64), gtidPosition: '0-1-5', databases: ['site_a'] },
+    ]);
+    const reasons = await eventually('the Events', () => {
+      const seen = eventReasons('nightly');
+      return seen.includes('BackupsFound') && seen.includes('StoredBackupRefused') ? seen : undefined;
+    });
+    assert.ok(!reasons.includes('BackupListFailed'), reasons.join());
+    assert.deepEqual(backupJobs().filter((j) => j.metadata.labels['flightdeck.t7.io/backup'] === 'nightly'), [], 'a suspended schedule runs nothing');
+    kubectl(k(), ['delete', 'mysqlbackup', 'nightly', '-n', 'site-a', '--wait=true']);
   });
 
   it('says which Secret is missing, and starts as soon as it is created', async () => {

@@ -2,7 +2,8 @@
 //   1. deletion       (the Job account dropped, the finalizer removed)
 //   2. spec           (method, schedule and time zone read; InvalidSpec stops here)
 //   3. cluster access (ClusterNotFound, NamespaceNotAllowed, ClusterNotReady; PhysicalNotSupported for an external cluster)
-//   4. scope          (DatabaseNotOwned, WholeClusterNotAllowed stop here: the tenancy rule)
+//   4. scope          (DatabaseNotOwned, WholeClusterNotAllowed stop here: the tenancy rule); then, once, the backups
+//                      already in an S3 target listed when status never listed any (found-backups.ts)
 //   5. running run    (its attempt's Job followed to the end, then src/backup/run-decision.ts decides: success recorded
 //                      (lastRun, backups, LastBackupSucceeded, Events; retention: backups the policy does not keep
 //                      deleted from an S3 target, manifest first), a failed attempt retried (Event, folder cleaned,
@@ -33,10 +34,12 @@ import { backupJob, backupJobName, runSourceAnnotation, takesBackupSlot, type Jo
 import { jobNameLabel, jobOutcome, type JobObject, type JobPod, type ScriptResult } from './job-status.ts';
 import { decideRun, type AttemptObservation } from '../../backup/run-decision.ts';
 import { cleanUpRun } from './cleanup.ts';
+import { backupsToAdopt } from './found-backups.ts';
 import type { BackupMetrics } from './metrics.ts';
 import { physicalRefusal, physicalRun, runSource } from './physical-start.ts';
 import { pruneBackups } from './prune.ts';
 import { databasesOwnedBy, scopeRefusal } from './scope.ts';
+import { missingSecret, waitingForSecret } from './secrets.ts';
 import type { BackupSlots } from './slots.ts';
 
 /** Present while a Job account may exist on the server: deleting the backup drops it. */
@@ -125,7 +128,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
     owned: databasesOwnedBy(context.caches.databases.list(owner.namespace), clusterKey),
   });
   if (refusal !== undefined) return halt(refusal);
-  const secretProblem = missingSecret(context, backup);
+  const secretProblem = missingSecret(context, owner.namespace, spec.target, spec.encryption);
   if (secretProblem !== undefined) return halt(secretProblem);
 
   const ready: Readiness = {
@@ -135,6 +138,13 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
       ? `physical backups (mariadb-backup of a healthy reader, else the writer) of MySQLCluster ${clusterKey.namespace}/${clusterKey.name}`
       : `backs up ${spec.databases?.join(', ') ?? 'every database'} of MySQLCluster ${clusterKey.namespace}/${clusterKey.name}`,
   };
+
+  // 4b. backups already in the target, listed once (a new object, or one applied again without status)
+  const adopted = await backupsToAdopt(context, backup, 'database');
+  if (adopted !== undefined) {
+    backup = { ...backup, status: { ...backup.status, backups: adopted } };
+    fields = { ...fields, backups: adopted };
+  }
 
   // 5. running run
   const lastRun = backup.status?.lastRun;
@@ -412,19 +422,6 @@ async function finishRun(context: ControllerContext, backup: MySQLBackup, ready:
   return { requeueAfterMs: 1000 };
 }
 
-/** Secrets the Job needs that are not there: told before a Job would fail on them. */
-function missingSecret(context: ControllerContext, backup: MySQLBackup): Readiness | undefined {
-  const namespace = backup.metadata.namespace ?? 'default';
-  const needed: { name: string; why: string }[] = [];
-  const s3 = backup.spec.target.s3;
-  if (s3 !== undefined) needed.push({ name: s3.credentialsSecret.name, why: 'target.s3.credentialsSecret' });
-  if (s3?.tls?.caSecret !== undefined) needed.push({ name: s3.tls.caSecret.name, why: 'target.s3.tls.caSecret' });
-  if (backup.spec.encryption !== undefined) needed.push({ name: backup.spec.encryption.secretKeyRef.name, why: 'encryption.secretKeyRef' });
-  const missing = needed.find((n) => context.caches.secrets.get(namespace, n.name) === undefined);
-  if (missing === undefined) return undefined;
-  return { ready: false, reason: 'SecretMissing', message: `Secret ${namespace}/${missing.name} (${missing.why}) does not exist` };
-}
-
 /** Unfinished backup Jobs of both kinds (databases and files) in the whole cluster, as "namespace/name". */
 export function runningBackupJobs(caches: Pick<Caches, 'jobs'>): Set<string> {
   const running = new Set<string>();
@@ -434,10 +431,6 @@ export function runningBackupJobs(caches: Pick<Caches, 'jobs'>): Set<string> {
     if (!ended) running.add(`${job.metadata.namespace ?? ''}/${job.metadata.name}`);
   }
   return running;
-}
-
-function readyReason(backup: MySQLBackup): string | undefined {
-  return backup.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
 }
 
 export function jobEnded(job: JobObject | undefined): boolean {
@@ -456,9 +449,7 @@ export function backupController(slots: BackupSlots, metrics?: BackupMetrics): C
       // behind runs that were queued after it.
       dependentsOfCluster(caches.clusters, caches.backups, backupsByCluster),
       objectsOfRelabelledNamespace(caches.namespaces, caches.backups),
-      watches(caches.secrets, 'MySQLBackups waiting for a Secret that appeared', (event, secret) =>
-        event === 'add' ? caches.backups.list(secret.metadata.namespace).filter((b) => readyReason(b) === 'SecretMissing').map(keyOf) : [],
-      ),
+      waitingForSecret(caches.secrets, caches.backups, 'MySQLBackups'),
       owns(caches.jobs, 'Jobs owned by MySQLBackup', { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLBackup' }),
       // A backup Job that ends frees a slot: the waiting runs ask again, in their order.
       watches(caches.jobs, 'ended backup Jobs free a slot for waiting MySQLBackups', (_event, job, previous) =>

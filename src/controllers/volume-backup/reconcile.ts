@@ -2,7 +2,8 @@
 // with MySQLBackup's schedules, queue, slots and retention. Phases, in order:
 //   1. deletion       (the run's slot withdrawn; its Job goes with the object, as its owner)
 //   2. spec           (schedule and time zone read; InvalidSpec stops here)
-//   3. source         (the claim in the object's own namespace, the Secrets; ClaimNotFound, SecretMissing stop here)
+//   3. source         (the claim in the object's own namespace, the Secrets; ClaimNotFound, SecretMissing stop here); then,
+//                      once, the backups already in an S3 target listed when status never listed any (found-backups.ts)
 //   4. running run    (its Job followed to the end: lastRun, backups, LastBackupSucceeded, Events; retention)
 //   5. due run        (one-off: at creation; scheduled: the latest fire time since the last run)
 //   6. slot           (waits in the cluster-wide queue shared with MySQLBackups: status.queued, queuePosition)
@@ -19,6 +20,7 @@ import type { ConditionUpdate } from '../../runtime/conditions.ts';
 import { owns, watches, type Trigger } from '../../runtime/triggers.ts';
 import { takesBackupSlot, volumeBackupJob, volumeBackupJobName, type JobOwner } from '../backup/job.ts';
 import { jobNameLabel, jobOutcome, type JobPod } from '../backup/job-status.ts';
+import { backupsToAdopt } from '../backup/found-backups.ts';
 import { pruneBackups } from '../backup/prune.ts';
 import { jobEnded, runningBackupJobs } from '../backup/reconcile.ts';
 import type { BackupSlots } from '../backup/slots.ts';
@@ -26,7 +28,7 @@ import { keyOf, splitKey, type ControllerContext, type ControllerDefinition } fr
 import { writeStatus, type Readiness } from '../status.ts';
 import { ownChanges } from '../worth-reconciling.ts';
 import { filesResultOf } from './files-result.ts';
-import { missingSecret } from './secrets.ts';
+import { missingSecret, waitingForSecret } from '../backup/secrets.ts';
 import { claimNodeChoice } from './claim-node.ts';
 
 /** How long a created Job may stay out of the cache before the run counts as lost. */
@@ -84,6 +86,13 @@ async function reconcileVolumeBackup(context: ControllerContext, slots: BackupSl
     reason: 'Ready',
     message: `backs up the files of PersistentVolumeClaim ${claimName}${spec.source.subPath === undefined ? '' : ` (folder ${spec.source.subPath})`}`,
   };
+
+  // 3b. backups already in the target, listed once (a new object, or one applied again without status)
+  const adopted = await backupsToAdopt(context, backup, 'files');
+  if (adopted !== undefined) {
+    backup = { ...backup, status: { ...backup.status, backups: adopted } };
+    fields.backups = adopted;
+  }
 
   // 4. running run
   const lastRun = backup.status?.lastRun;
@@ -255,6 +264,7 @@ export function volumeBackupController(slots: BackupSlots): ControllerDefinition
     reconcile: volumeBackupReconciler(slots),
     triggers: (caches): Trigger[] => [
       ownChanges(caches.volumeBackups, 'volumebackups'),
+      waitingForSecret(caches.secrets, caches.volumeBackups, 'VolumeBackups'),
       owns(caches.jobs, 'Jobs owned by VolumeBackup', { apiVersion: 'flightdeck.t7.io/v1', kind: 'VolumeBackup' }),
       // A backup Job of either kind that ends frees a slot: the waiting VolumeBackups ask again, in their order.
       watches(caches.jobs, 'ended backup Jobs free a slot for waiting VolumeBackups', (_event, job, previous) =>

@@ -22,7 +22,7 @@ import { writeStatus, type Readiness } from '../status.ts';
 import { ownChanges } from '../worth-reconciling.ts';
 import { claimNodeChoice } from '../volume-backup/claim-node.ts';
 import { filesResultOf } from '../volume-backup/files-result.ts';
-import { missingSecret } from '../volume-backup/secrets.ts';
+import { missingSecret, waitingForSecret } from '../backup/secrets.ts';
 
 const followUpMs = 30_000;
 
@@ -150,6 +150,7 @@ export const volumeRestoreController: ControllerDefinition = {
   reconcile: reconcileVolumeRestore,
   triggers: (caches) => [
     ownChanges(caches.volumeRestores, 'volumerestores'),
+    waitingForSecret(caches.secrets, caches.volumeRestores, 'VolumeRestores'),
     owns(caches.jobs, 'Jobs owned by VolumeRestore', { apiVersion: 'flightdeck.t7.io/v1', kind: 'VolumeRestore' }),
   ],
 };
