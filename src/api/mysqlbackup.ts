@@ -225,7 +225,7 @@ export const mysqlBackupStatus = s.object(
     queueLength: s.integer({ description: 'How many runs, of all MySQLBackups, waited for a slot when this status was written.', minimum: 0 }),
     lastRun,
     backups: s.array(completedBackup, {
-      description: `Complete backups that retention keeps, newest first (at most ${maxListedBackups}). Rebuilt from the manifests in the target when lost, as after a restore of this object by Velero.`,
+      description: `Complete backups that retention keeps, newest first (at most ${maxListedBackups}). Listed from the manifests in an S3 target when this status has never listed any (a new object, or this one applied again without its status, as a Velero restore does).`,
       maxItems: maxListedBackups,
     }),
   },

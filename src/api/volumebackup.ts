@@ -91,7 +91,7 @@ export const volumeBackupStatus = s.object(
     queueLength: s.integer({ description: 'How many runs, of all MySQLBackups and VolumeBackups, waited for a slot when this status was written.', minimum: 0 }),
     lastRun: volumeLastRun,
     backups: s.array(completedVolumeBackup, {
-      description: `Complete backups that retention keeps, newest first (at most ${maxListedBackups}).`,
+      description: `Complete backups that retention keeps, newest first (at most ${maxListedBackups}). Listed from the manifests in an S3 target when this status has never listed any (a new object, or this one applied again without its status, as a Velero restore does).`,
       maxItems: maxListedBackups,
     }),
   },
