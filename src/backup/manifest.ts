@@ -152,12 +152,8 @@ const checksumPattern = /^([0-9]{1,20}|NULL)$/;
 // Anything a server may hold as a table name, but no control characters and at most 64 characters.
 const tableNamePattern = /^[^\p{Cc}]{1,64}$/u;
 
-/**
- * Parses and checks manifest.json. `where` names it in errors (for example
- * the run's path); `expectedId` is the id its folder says it has: a manifest
- * copied into another run's folder is refused.
- */
-export function parseManifest(text: string, where: string, expectedId?: string): BackupManifest {
+/** A manifest's text as a JSON object, refusing one too large to be a manifest, or not JSON, naming `where`. */
+export function manifestObject(text: string, where: string): Record<string, unknown> {
   const fail = (problem: string): never => {
     throw new InvalidManifestError(`${manifestFileName} of ${where}`, problem);
   };
@@ -169,7 +165,19 @@ export function parseManifest(text: string, where: string, expectedId?: string):
     return fail(`not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!isObject(raw)) return fail('not a JSON object');
-  const m = raw;
+  return raw;
+}
+
+/**
+ * Parses and checks manifest.json. `where` names it in errors (for example
+ * the run's path); `expectedId` is the id its folder says it has: a manifest
+ * copied into another run's folder is refused.
+ */
+export function parseManifest(text: string, where: string, expectedId?: string): BackupManifest {
+  const fail = (problem: string): never => {
+    throw new InvalidManifestError(`${manifestFileName} of ${where}`, problem);
+  };
+  const m = manifestObject(text, where);
 
   const text_ = (field: string, pattern: RegExp, max = 4096): string => {
     const value = m[field];
@@ -287,15 +295,7 @@ export function parseFilesManifest(text: string, where: string, expectedId?: str
   const fail = (problem: string): never => {
     throw new InvalidManifestError(`${manifestFileName} of ${where}`, problem);
   };
-  if (Buffer.byteLength(text, 'utf8') > maxManifestBytes) fail(`larger than ${maxManifestBytes} bytes`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    return fail(`not JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (!isObject(raw)) return fail('not a JSON object');
-  const m = raw;
+  const m = manifestObject(text, where);
   const text_ = (field: string, pattern: RegExp, max: number): string => {
     const value = m[field];
     if (typeof value !== 'string' || value.length > max || !pattern.test(value)) return fail(`${field} ${shown(value)} is not valid`);

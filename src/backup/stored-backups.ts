@@ -9,7 +9,7 @@
 // manifest of the wrong kind (a files archive in a MySQLBackup's folder) or
 // of another run is refused, so nothing is listed that a restore would
 // refuse.
-import { filesManifestKind, gtidPattern, InvalidManifestError, isRunId, manifestFileName, manifestFormatVersion, maxManifestBytes, parseFilesManifest, parseManifest, parseRunId, timePattern } from './manifest.ts';
+import { filesManifestKind, gtidPattern, InvalidManifestError, isRunId, manifestFileName, manifestFormatVersion, manifestObject, parseFilesManifest, parseManifest, parseRunId, timePattern } from './manifest.ts';
 
 /** Which object's backups are read: database backups (logical or physical) or files backups. */
 export type StoredBackupKind = 'database' | 'files';
@@ -73,7 +73,7 @@ export function listedBackupOf(text: string, kind: StoredBackupKind, id: string,
 
 /** The manifest's kind field ("logical" when absent, as the first manifests had none). */
 function declaredKind(text: string, path: string): string {
-  const m = jsonObject(text, path);
+  const m = manifestObject(text, path);
   const kind = m.kind ?? 'logical';
   if (typeof kind !== 'string' || !['logical', 'physical', filesManifestKind].includes(kind)) {
     throw new InvalidManifestError(`${manifestFileName} of ${path}`, `kind ${JSON.stringify(kind).slice(0, 40)} is not logical, physical or files`);
@@ -87,7 +87,7 @@ function declaredKind(text: string, path: string): string {
  * cluster from it, which refuses a bad one (flightdeck-backup physical-fetch).
  */
 function physicalEntry(text: string, id: string, time: string, path: string): StoredBackup {
-  const m = jsonObject(text, path);
+  const m = manifestObject(text, path);
   const fail = (problem: string): never => {
     throw new InvalidManifestError(`${manifestFileName} of ${path}`, problem);
   };
@@ -99,19 +99,4 @@ function physicalEntry(text: string, id: string, time: string, path: string): St
   if (typeof gtidPosition !== 'string' || gtidPosition.length > 4096 || !gtidPattern.test(gtidPosition)) return fail('gtidPosition is not a GTID position');
   if (typeof completionTime !== 'string' || !timePattern.test(completionTime)) return fail('completionTime is not a time');
   return { id, time, completionTime, path, sizeBytes, sha256, ...(gtidPosition === '' ? {} : { gtidPosition }) };
-}
-
-function jsonObject(text: string, path: string): Record<string, unknown> {
-  const fail = (problem: string): never => {
-    throw new InvalidManifestError(`${manifestFileName} of ${path}`, problem);
-  };
-  if (Buffer.byteLength(text, 'utf8') > maxManifestBytes) fail(`larger than ${maxManifestBytes} bytes`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    return fail(`not JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('not a JSON object');
-  return raw as Record<string, unknown>;
 }
