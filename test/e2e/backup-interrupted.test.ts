@@ -1,7 +1,8 @@
 // Backups interrupted mid-upload on the local cluster, retried by the
 // operator: a MariaDB server with a database of about 24 MiB under an
 // external MySQLCluster, the operator installed by its chart, MySQLBackups to
-// the cluster's S3 store (SeaweedFS, a process of the test's own cluster).
+// the cluster's S3 store (SeaweedFS, a process of the test's cluster: the
+// shared one with the operator that ./scripts/test starts, or its own).
 // The upload is caught mid-way by freezing the store (SIGSTOP) as soon as
 // the run's multipart upload exists; then
 // - the Job's pod is killed: the attempt fails, the run folder holds no
@@ -15,18 +16,24 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { apiVersion } from '../../src/api/common.ts';
-import { e2eCluster } from '../env/cluster/shared.ts';
 import { mariadbImageName } from '../env/images/images.ts';
 import { kubectl, kubectlResult } from '../env/kubectl.ts';
-import { installOperatorByChart } from '../env/managed-cluster.ts';
 import { withMethods } from '../env/object-store.ts';
+import { operatorCluster, releaseOperatorCluster } from '../env/operator-cluster.ts';
 import { mariadbServerManifests } from './mariadb-manifests.ts';
 
-const cluster = await e2eCluster();
-const plane = cluster.controlPlane;
-const store = withMethods(cluster.objectStore);
 const suffix = randomBytes(3).toString('hex');
 const namespace = `e2e-interrupted-${suffix}`;
+// The shared cluster with the operator when ./scripts/test started one, else a cluster of its own.
+const target = await operatorCluster(1);
+after(async () => {
+  // The store first: a frozen one would hold up the next file on the shared cluster, or a stop of this one.
+  thawStore();
+  await releaseOperatorCluster(target, [namespace]);
+});
+const cluster = target.cluster;
+const plane = cluster.controlPlane;
+const store = withMethods(cluster.objectStore);
 const prefix = `interrupted-${suffix}`;
 const bucket = 'backups';
 const rootPassword = randomBytes(12).toString('base64url');
@@ -41,8 +48,6 @@ function thawStore(): void {
   process.kill(store.process.pid, 'SIGCONT');
   frozen = false;
 }
-// A failed test must not leave the cluster's store stopped.
-after(thawStore);
 
 function apply(objects: readonly unknown[]): void {
   kubectl(plane, ['apply', '--server-side', '--field-manager=flightdeck-e2e', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
@@ -207,7 +212,6 @@ describe('backups interrupted mid-upload on the local cluster', () => {
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mariadb-admin', namespace }, stringData: { username: 'root', password: rootPassword } },
       ...mariadbServerManifests({ namespace, instance: 'interrupted', rootPassword: { secret: 'mariadb-admin', key: 'password' } }),
     ]);
-    await installOperatorByChart(cluster);
     kubectl(plane, ['rollout', 'status', 'statefulset/mariadb', '-n', namespace, '--timeout=180s']);
     apply([
       {
@@ -251,9 +255,5 @@ describe('backups interrupted mid-upload on the local cluster', () => {
       thawStore();
     }
     await provesRetried('unreachable', folder, path);
-  });
-
-  it('cleans up its namespace', () => {
-    kubectl(plane, ['delete', 'namespace', namespace, '--wait=false']);
   });
 });
