@@ -15,14 +15,12 @@
 // What queues a backup is declared at the end (backupController).
 import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { MySQLBackup, MySQLBackupStatus } from '../../api/mysqlbackup.ts';
-import { maxListedBackups } from '../../api/mysqlbackup.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
 import { clusterKeyOf, InvalidSpecError } from '../../api/normalize.ts';
 import { formatRunId, parseRunId } from '../../backup/manifest.ts';
 import { dueRun, jitteredStart, parseCron, TimeZone } from '../../backup/schedule.ts';
 import { backupGrants } from '../../mysql/job-accounts.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
-import type { ConditionUpdate } from '../../runtime/conditions.ts';
 import { owns, watches, type Trigger } from '../../runtime/triggers.ts';
 import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access.ts';
 import { keyOf, splitKey, type Caches, type ControllerContext, type ControllerDefinition } from '../context.ts';
@@ -37,10 +35,10 @@ import { cleanUpRun } from './cleanup.ts';
 import { backupsToAdopt } from './found-backups.ts';
 import type { BackupMetrics } from './metrics.ts';
 import { physicalRefusal, physicalRun, runSource } from './physical-start.ts';
-import { pruneBackups } from './prune.ts';
 import { databasesOwnedBy, scopeRefusal } from './scope.ts';
 import { missingSecret, waitingForSecret } from './secrets.ts';
 import type { BackupSlots } from './slots.ts';
+import { finishRun, listedAfterSuccess } from './run-end.ts';
 
 /** Present while a Job account may exist on the server: deleting the backup drops it. */
 export const backupFinalizer = 'flightdeck.t7.io/drop-job-account';
@@ -55,6 +53,9 @@ function ownerOf(backup: MySQLBackup): JobOwner {
 }
 
 type LastRun = NonNullable<MySQLBackupStatus['lastRun']>;
+
+/** What a successful run made, for LastBackupSucceeded and its Event. */
+const completed = (run: LastRun): string => `${run.sizeBytes ?? 0} bytes at ${run.path ?? ''}`;
 
 /** The status as it is, for a write that changes some fields: a status apply drops the fields it leaves out. */
 function statusFields(backup: MySQLBackup): Record<string, unknown> {
@@ -190,7 +191,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
       ...scheduleFields,
       lastScheduleTime: due.toISOString(),
       lastRun: { id: runId, result: 'Missed', message: `the run due at ${due.toISOString()} could not start within startingDeadlineSeconds (${spec.startingDeadlineSeconds})` },
-    });
+    }, completed);
   }
 
   // 7. slot (one-off runs start at once; scheduled ones at their jittered time)
@@ -371,7 +372,7 @@ async function followRun(
   if (decision.action === 'giveUp') {
     metrics?.observeEnd('failed', seconds);
     reportCleanup(context, backup, lastRun.id, await cleanUpRun(context, backup, lastRun.id, decision.cleanUp));
-    return finishRun(context, backup, ready, { ...fields, lastRun: { ...lastRun, jobName, result: 'Failed', ...timing, message: decision.message } });
+    return finishRun(context, backup, ready, { ...fields, lastRun: { ...lastRun, jobName, result: 'Failed', ...timing, message: decision.message } }, completed);
   }
 
   // recordSuccess
@@ -403,23 +404,8 @@ async function followRun(
     ...(run.gtidPosition === undefined ? {} : { gtidPosition: run.gtidPosition }),
     databases: [...(made.databases ?? [])],
   };
-  const listed = [entry, ...(backup.status?.backups ?? []).filter((b) => b.id !== entry.id)];
-  const pruned = await pruneBackups(context, backup, listed);
-  if (pruned.deleted.length > 0) context.events.record(backup, 'Normal', 'BackupsPruned', `retention deleted backups ${pruned.deleted.join(', ')}`);
-  if (pruned.error !== undefined) context.events.record(backup, 'Warning', 'PruneFailed', pruned.error);
-  return finishRun(context, backup, ready, { ...fields, lastRun: run, lastSuccessfulTime: completionTime, backups: pruned.kept.slice(0, maxListedBackups) });
-}
-
-/** Writes the ended run with LastBackupSucceeded, told as an Event. */
-async function finishRun(context: ControllerContext, backup: MySQLBackup, ready: Readiness, fields: Record<string, unknown> & { lastRun: LastRun }): Promise<ReconcileOutcome> {
-  const run = fields.lastRun;
-  const succeeded = run.result === 'Succeeded';
-  const condition: ConditionUpdate = succeeded
-    ? { type: 'LastBackupSucceeded', status: 'True', reason: 'Succeeded', message: `run ${run.id} completed: ${run.sizeBytes ?? 0} bytes at ${run.path ?? ''}` }
-    : { type: 'LastBackupSucceeded', status: 'False', reason: run.result === 'Missed' ? 'Missed' : 'Failed', message: `run ${run.id}: ${run.message ?? run.result}` };
-  await writeStatus(context, backup, { ...fields, queued: false, queuePosition: undefined }, ready, [condition]);
-  context.events.record(backup, succeeded ? 'Normal' : 'Warning', succeeded ? 'BackupCompleted' : run.result === 'Missed' ? 'BackupMissed' : 'BackupFailed', condition.message);
-  return { requeueAfterMs: 1000 };
+  const backups = await listedAfterSuccess(context, backup, entry);
+  return finishRun(context, backup, ready, { ...fields, lastRun: run, lastSuccessfulTime: completionTime, backups }, completed);
 }
 
 /** Unfinished backup Jobs of both kinds (databases and files) in the whole cluster, as "namespace/name". */

@@ -10,20 +10,18 @@
 //   7. start          (the Job, pinned to the node of a pod that holds a ReadWriteOnce claim; lastRun Running)
 // What queues a VolumeBackup is declared at the end (volumeBackupController).
 import { elapsedSeconds } from '../../backup/elapsed.ts';
-import { maxListedBackups } from '../../api/mysqlbackup.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
 import type { VolumeBackup, VolumeBackupStatus } from '../../api/volumebackup.ts';
 import { formatRunId, parseRunId } from '../../backup/manifest.ts';
 import { dueRun, jitteredStart, parseCron, TimeZone } from '../../backup/schedule.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
-import type { ConditionUpdate } from '../../runtime/conditions.ts';
 import { owns, watches, type Trigger } from '../../runtime/triggers.ts';
 import { takesBackupSlot, volumeBackupJob, volumeBackupJobName, type JobOwner } from '../backup/job.ts';
 import { jobNameLabel, jobOutcome, type JobPod } from '../backup/job-status.ts';
 import { backupsToAdopt } from '../backup/found-backups.ts';
-import { pruneBackups } from '../backup/prune.ts';
 import { jobEnded, runningBackupJobs } from '../backup/reconcile.ts';
 import type { BackupSlots } from '../backup/slots.ts';
+import { finishRun, listedAfterSuccess } from '../backup/run-end.ts';
 import { keyOf, splitKey, type ControllerContext, type ControllerDefinition } from '../context.ts';
 import { writeStatus, type Readiness } from '../status.ts';
 import { ownChanges } from '../worth-reconciling.ts';
@@ -38,6 +36,9 @@ const followUpMs = 30_000;
 
 type LastRun = NonNullable<VolumeBackupStatus['lastRun']>;
 type ListedBackup = NonNullable<VolumeBackupStatus['backups']>[number];
+
+/** What a successful run made, for LastBackupSucceeded and its Event. */
+const completed = (run: LastRun): string => `${run.fileCount ?? 0} entries, ${run.contentBytes ?? 0} bytes of files in ${run.sizeBytes ?? 0} bytes at ${run.path ?? ''}`;
 
 function ownerOf(backup: VolumeBackup): JobOwner {
   return { kind: 'VolumeBackup', name: backup.metadata.name, namespace: backup.metadata.namespace ?? 'default', uid: backup.metadata.uid ?? '' };
@@ -124,7 +125,7 @@ async function reconcileVolumeBackup(context: ControllerContext, slots: BackupSl
       ...scheduleFields,
       lastScheduleTime: due.toISOString(),
       lastRun: { id: runId, result: 'Missed', message: `the run due at ${due.toISOString()} could not start within startingDeadlineSeconds (${spec.startingDeadlineSeconds})` },
-    });
+    }, completed);
   }
 
   // 6. slot
@@ -209,7 +210,7 @@ async function followRun(
     return finishRun(context, backup, ready, {
       ...fields,
       lastRun: { ...lastRun, result: 'Failed', completionTime: now.toISOString(), message: `Job ${jobName} is gone (deleted before its end)` },
-    });
+    }, completed);
   }
   slots.settled(`${owner.namespace}/${jobName}`);
   const pods = context.caches.pods.list(owner.namespace).filter((p) => p.metadata.labels?.[jobNameLabel] === jobName) as JobPod[];
@@ -222,7 +223,7 @@ async function followRun(
   const durationSeconds = lastRun.startTime === undefined ? undefined : elapsedSeconds(lastRun.startTime, completionTime);
   const timing = { completionTime, ...(durationSeconds === undefined ? {} : { durationSeconds }) };
   if (outcome.state === 'failed') {
-    return finishRun(context, backup, ready, { ...fields, lastRun: { ...lastRun, result: 'Failed', ...timing, message: `${outcome.reason}: ${outcome.message}` } });
+    return finishRun(context, backup, ready, { ...fields, lastRun: { ...lastRun, result: 'Failed', ...timing, message: `${outcome.reason}: ${outcome.message}` } }, completed);
   }
   const made = filesResultOf(outcome.result);
   const facts = {
@@ -234,28 +235,8 @@ async function followRun(
   };
   const run: LastRun = { ...lastRun, result: 'Succeeded', ...timing, ...facts };
   const entry: ListedBackup = { id: lastRun.id, time: parseRunId(lastRun.id).toISOString(), completionTime, path: lastRun.path ?? `${owner.namespace}/${owner.name}/${lastRun.id}`, ...facts };
-  const listed = [entry, ...(backup.status?.backups ?? []).filter((b) => b.id !== entry.id)];
-  const pruned = await pruneBackups(context, backup, listed);
-  if (pruned.deleted.length > 0) context.events.record(backup, 'Normal', 'BackupsPruned', `retention deleted backups ${pruned.deleted.join(', ')}`);
-  if (pruned.error !== undefined) context.events.record(backup, 'Warning', 'PruneFailed', pruned.error);
-  return finishRun(context, backup, ready, { ...fields, lastRun: run, lastSuccessfulTime: completionTime, backups: pruned.kept.slice(0, maxListedBackups) });
-}
-
-/** Writes the ended run with LastBackupSucceeded, told as an Event. */
-async function finishRun(context: ControllerContext, backup: VolumeBackup, ready: Readiness, fields: Record<string, unknown> & { lastRun: LastRun }): Promise<ReconcileOutcome> {
-  const run = fields.lastRun;
-  const succeeded = run.result === 'Succeeded';
-  const condition: ConditionUpdate = succeeded
-    ? {
-        type: 'LastBackupSucceeded',
-        status: 'True',
-        reason: 'Succeeded',
-        message: `run ${run.id} completed: ${run.fileCount ?? 0} entries, ${run.contentBytes ?? 0} bytes of files in ${run.sizeBytes ?? 0} bytes at ${run.path ?? ''}`,
-      }
-    : { type: 'LastBackupSucceeded', status: 'False', reason: run.result === 'Missed' ? 'Missed' : 'Failed', message: `run ${run.id}: ${run.message ?? run.result}` };
-  await writeStatus(context, backup, { ...fields, queued: false, queuePosition: undefined }, ready, [condition]);
-  context.events.record(backup, succeeded ? 'Normal' : 'Warning', succeeded ? 'BackupCompleted' : run.result === 'Missed' ? 'BackupMissed' : 'BackupFailed', condition.message);
-  return { requeueAfterMs: 1000 };
+  const backups = await listedAfterSuccess(context, backup, entry);
+  return finishRun(context, backup, ready, { ...fields, lastRun: run, lastSuccessfulTime: completionTime, backups }, completed);
 }
 
 export function volumeBackupController(slots: BackupSlots): ControllerDefinition {
