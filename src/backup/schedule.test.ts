@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cronScheduleRegExp } from './cron-syntax.ts';
-import { CronSyntaxError, dueRun, jitteredStart, jitterOffsetMs, nextFireTime, parseCron } from './schedule.ts';
+import { CronSyntaxError, dueRun, jitteredStart, jitterOffsetMs, nextFireTime, parseCron, runDue, type RunDueInput } from './schedule.ts';
 import { TimeZone } from './time-zone.ts';
 
 const at = (iso: string): Date => new Date(iso);
@@ -194,6 +194,27 @@ describe('dueRun', () => {
     assert.ok(run.skipped >= 9_999);
     assert.ok(performance.now() - started < 5_000, 'took too long');
   });
+});
+
+describe('runDue', () => {
+  const nightly = parseCron('0 3 * * *');
+  const base = { zone: TimeZone.of('UTC'), suspend: false, created: at('2026-12-01T10:00:00Z'), lastRunId: undefined, lastScheduleTime: undefined, now: at('2026-12-02T03:00:20Z') };
+  const iso = (d: Date | undefined): string | undefined => d?.toISOString();
+  const cases: { what: string; input: Partial<RunDueInput>; due?: string; next?: string }[] = [
+    { what: 'a one-off not run yet: due at its creation', input: { schedule: undefined }, due: '2026-12-01T10:00:00.000Z' },
+    { what: 'a one-off whose run is recorded: nothing', input: { schedule: undefined, lastRunId: '20261201T100000Z' } },
+    { what: 'a one-off whose record names another run (an object re-created under its name): due again', input: { schedule: undefined, lastRunId: '20261101T100000Z' }, due: '2026-12-01T10:00:00.000Z' },
+    { what: 'a schedule fired since its creation', input: { schedule: nightly }, due: '2026-12-02T03:00:00.000Z', next: '2026-12-03T03:00:00.000Z' },
+    { what: 'a schedule whose last fire time ran', input: { schedule: nightly, lastScheduleTime: '2026-12-02T03:00:00Z' }, next: '2026-12-03T03:00:00.000Z' },
+    { what: 'a schedule created after its fire time today', input: { schedule: nightly, created: at('2026-12-02T03:00:10Z') }, next: '2026-12-03T03:00:00.000Z' },
+    { what: 'a suspended schedule: nothing, not even a next time', input: { schedule: nightly, suspend: true } },
+  ];
+  for (const c of cases) {
+    it(c.what, () => {
+      const result = runDue({ ...base, schedule: undefined, ...c.input });
+      assert.deepEqual({ due: iso(result.due), next: iso(result.next) }, { due: c.due, next: c.next });
+    });
+  }
 });
 
 describe('jitter', () => {

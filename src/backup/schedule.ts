@@ -12,6 +12,7 @@
 // once a night whatever the clocks do.
 import { createHash } from 'node:crypto';
 import { cronFields, cronScheduleRegExp, type CronField } from './cron-syntax.ts';
+import { formatRunId } from './manifest.ts';
 import { naiveDay, naiveMinute, TimeZone } from './time-zone.ts';
 
 export class CronSyntaxError extends Error {
@@ -184,6 +185,35 @@ export function dueRun(schedule: CronSchedule, zone: TimeZone, since: Date, now:
   const next = nextFireTime(schedule, zone, now);
   if (next !== undefined) result.next = next;
   return result;
+}
+
+/** What decides whether a backup object (MySQLBackup, VolumeBackup) has a run due. */
+export interface RunDueInput {
+  /** Undefined: a one-off backup. */
+  readonly schedule: CronSchedule | undefined;
+  readonly zone: TimeZone;
+  readonly suspend: boolean;
+  /** When the object was created. */
+  readonly created: Date;
+  /** status.lastRun.id: a one-off is done once it names the run due at creation. */
+  readonly lastRunId: string | undefined;
+  /** status.lastScheduleTime: the fire time of the last run a schedule started. */
+  readonly lastScheduleTime: string | undefined;
+  readonly now: Date;
+}
+
+/**
+ * The run an object has due now, if any, and a schedule's next fire time: a
+ * one-off's one run is due at its creation until lastRunId names it; a
+ * schedule's is the latest fire time since its last run (or since its
+ * creation), none while suspended.
+ */
+export function runDue(input: RunDueInput): { readonly due?: Date; readonly next?: Date } {
+  if (input.schedule === undefined) return input.lastRunId === formatRunId(input.created) ? {} : { due: input.created };
+  if (input.suspend) return {};
+  const since = input.lastScheduleTime === undefined ? input.created : new Date(input.lastScheduleTime);
+  const { due, next } = dueRun(input.schedule, input.zone, since, input.now);
+  return { ...(due === undefined ? {} : { due }), ...(next === undefined ? {} : { next }) };
 }
 
 /**

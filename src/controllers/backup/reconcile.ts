@@ -18,7 +18,7 @@ import type { MySQLBackup, MySQLBackupStatus } from '../../api/mysqlbackup.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
 import { clusterKeyOf, InvalidSpecError } from '../../api/normalize.ts';
 import { formatRunId, parseRunId } from '../../backup/manifest.ts';
-import { dueRun, jitteredStart, parseCron, TimeZone } from '../../backup/schedule.ts';
+import { dueRun, jitteredStart, parseCron, runDue, TimeZone } from '../../backup/schedule.ts';
 import { backupGrants } from '../../mysql/job-accounts.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
 import { owns, watches, type Trigger } from '../../runtime/triggers.ts';
@@ -166,14 +166,8 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
     // The failed attempt's run again, with its times: its old place in the queue.
     due = retry.due;
     if (schedule !== undefined) next = dueRun(schedule, zone, due, now).next;
-  } else if (schedule === undefined) {
-    // One run, due when the object was made; done once lastRun names it.
-    if (lastRun?.id !== formatRunId(created)) due = created;
-  } else if (spec.suspend !== true) {
-    const since = backup.status?.lastScheduleTime === undefined ? created : new Date(backup.status.lastScheduleTime);
-    const run = dueRun(schedule, zone, since, now);
-    due = run.due;
-    next = run.next;
+  } else {
+    ({ due, next } = runDue({ schedule, zone, suspend: spec.suspend === true, created, lastRunId: lastRun?.id, lastScheduleTime: backup.status?.lastScheduleTime, now }));
   }
   const scheduleFields = { ...fields, ...(next === undefined ? {} : { nextScheduleTime: next.toISOString() }) };
   if (due === undefined) {

@@ -13,7 +13,7 @@ import { elapsedSeconds } from '../../backup/elapsed.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
 import type { VolumeBackup, VolumeBackupStatus } from '../../api/volumebackup.ts';
 import { formatRunId, parseRunId } from '../../backup/manifest.ts';
-import { dueRun, jitteredStart, parseCron, TimeZone } from '../../backup/schedule.ts';
+import { jitteredStart, parseCron, runDue, TimeZone } from '../../backup/schedule.ts';
 import type { ReconcileOutcome } from '../../runtime/controller.ts';
 import { owns, watches, type Trigger } from '../../runtime/triggers.ts';
 import { takesBackupSlot, volumeBackupJob, volumeBackupJobName, type JobOwner } from '../backup/job.ts';
@@ -102,16 +102,7 @@ async function reconcileVolumeBackup(context: ControllerContext, slots: BackupSl
   // 5. due run
   const now = context.now();
   const created = new Date(backup.metadata.creationTimestamp ?? now.toISOString());
-  let due: Date | undefined;
-  let next: Date | undefined;
-  if (schedule === undefined) {
-    if (lastRun?.id !== formatRunId(created)) due = created;
-  } else if (spec.suspend !== true) {
-    const since = backup.status?.lastScheduleTime === undefined ? created : new Date(backup.status.lastScheduleTime);
-    const run = dueRun(schedule, zone, since, now);
-    due = run.due;
-    next = run.next;
-  }
+  const { due, next } = runDue({ schedule, zone, suspend: spec.suspend === true, created, lastRunId: lastRun?.id, lastScheduleTime: backup.status?.lastScheduleTime, now });
   const scheduleFields = { ...fields, ...(next === undefined ? {} : { nextScheduleTime: next.toISOString() }) };
   if (due === undefined) {
     slots.withdraw(key, 'VolumeBackup');
