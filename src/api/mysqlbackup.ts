@@ -213,21 +213,31 @@ const completedBackup = s.object(
 /** How many backups status.backups lists at most; the store holds the rest. */
 export const maxListedBackups = 500;
 
+/** The status fields of every kind of scheduled backup (MySQLBackup, VolumeBackup) besides lastRun and backups. */
+export const scheduledBackupStatusFields = {
+  nextScheduleTime: s.string({ description: 'When the next run is due (before its jitter).', format: 'date-time' }),
+  lastScheduleTime: s.string({ description: 'When the last run was due.', format: 'date-time' }),
+  lastSuccessfulTime: s.string({ description: 'When the last successful run completed.', format: 'date-time' }),
+  queued: s.boolean({ description: 'Whether a run is due and waits for a free slot under the cluster-wide limit (shared by MySQLBackups and VolumeBackups).' }),
+  queuePosition: s.integer({ description: 'Place in the queue of waiting runs, 1 being next; absent when not queued.', minimum: 1 }),
+  queueLength: s.integer({ description: 'How many runs, of all MySQLBackups and VolumeBackups, waited for a slot when this status was written.', minimum: 0 }),
+};
+
+/** status.backups of a scheduled backup kind, each listed as `entry`. */
+export function listedBackups<T>(entry: s.Schema<T>): s.Schema<T[]> {
+  return s.array(entry, {
+    description: `Complete backups that retention keeps, newest first (at most ${maxListedBackups}). Listed from the manifests in an S3 target when this status has never listed any (a new object, or this one applied again without its status, as a Velero restore does).`,
+    maxItems: maxListedBackups,
+  });
+}
+
 export const mysqlBackupStatus = s.object(
   {
     conditions,
     observedGeneration,
-    nextScheduleTime: s.string({ description: 'When the next run is due (before its jitter).', format: 'date-time' }),
-    lastScheduleTime: s.string({ description: 'When the last run was due.', format: 'date-time' }),
-    lastSuccessfulTime: s.string({ description: 'When the last successful run completed.', format: 'date-time' }),
-    queued: s.boolean({ description: 'Whether a run is due and waits for a free slot under the cluster-wide limit.' }),
-    queuePosition: s.integer({ description: 'Place in the queue of waiting runs, 1 being next; absent when not queued.', minimum: 1 }),
-    queueLength: s.integer({ description: 'How many runs, of all MySQLBackups, waited for a slot when this status was written.', minimum: 0 }),
+    ...scheduledBackupStatusFields,
     lastRun,
-    backups: s.array(completedBackup, {
-      description: `Complete backups that retention keeps, newest first (at most ${maxListedBackups}). Listed from the manifests in an S3 target when this status has never listed any (a new object, or this one applied again without its status, as a Velero restore does).`,
-      maxItems: maxListedBackups,
-    }),
+    backups: listedBackups(completedBackup),
   },
   { description: 'Observed state of the MySQLBackup.' },
 );

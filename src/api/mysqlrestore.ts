@@ -110,16 +110,21 @@ const restoredDatabase = s.object(
   { description: 'One database restored.', required: ['database'] },
 );
 
+/** The status fields of every restore kind (MySQLRestore, VolumeRestore) about its one run. */
+export const restoreRunStatusFields = {
+  backupId: s.string({ description: 'Id of the backup being restored (resolved when spec.source.backup.id is unset).', maxLength: 16 }),
+  path: s.string({ description: "The backup's folder in its target.", maxLength: 512 }),
+  jobName: s.string({ description: 'The Job that runs or ran the restore.', maxLength: 63 }),
+  startTime: s.string({ description: 'When the restore started.', format: 'date-time' }),
+  completionTime: s.string({ description: 'When the restore ended.', format: 'date-time' }),
+  durationSeconds,
+};
+
 export const mysqlRestoreStatus = s.object(
   {
     conditions,
     observedGeneration,
-    backupId: s.string({ description: 'Id of the backup being restored (resolved when spec.source.backup.id is unset).', maxLength: 16 }),
-    path: s.string({ description: "The backup's folder in its target.", maxLength: 512 }),
-    jobName: s.string({ description: 'The Job that runs or ran the restore.', maxLength: 63 }),
-    startTime: s.string({ description: 'When the restore started.', format: 'date-time' }),
-    completionTime: s.string({ description: 'When the restore ended.', format: 'date-time' }),
-    durationSeconds,
+    ...restoreRunStatusFields,
     restored: s.array(restoredDatabase, { description: 'What was restored.', maxItems: 256 }),
     message: s.string({ description: 'What happened, or why the restore failed.', maxLength: 32768 }),
   },

@@ -5,7 +5,7 @@
 import * as s from './schema.ts';
 import { conditions, objectName, observedGeneration, type Resource } from './common.ts';
 import { durationSeconds, relativePath } from './backup-target.ts';
-import { maxBackupNameLength, maxListedBackups, retentionReasons, runId, runPath, runResults, scheduledBackupFields, sha256, sizeBytes } from './mysqlbackup.ts';
+import { listedBackups, maxBackupNameLength, retentionReasons, runId, runPath, runResults, scheduledBackupFields, scheduledBackupStatusFields, sha256, sizeBytes } from './mysqlbackup.ts';
 
 /** A folder of a PersistentVolumeClaim in the object's own namespace: never another namespace's volume. */
 export const volumeFolder = (description: string, subPathDescription: string) =>
@@ -83,17 +83,9 @@ export const volumeBackupStatus = s.object(
   {
     conditions,
     observedGeneration,
-    nextScheduleTime: s.string({ description: 'When the next run is due (before its jitter).', format: 'date-time' }),
-    lastScheduleTime: s.string({ description: 'When the last run was due.', format: 'date-time' }),
-    lastSuccessfulTime: s.string({ description: 'When the last successful run completed.', format: 'date-time' }),
-    queued: s.boolean({ description: 'Whether a run is due and waits for a free slot under the cluster-wide limit (shared with MySQLBackups).' }),
-    queuePosition: s.integer({ description: 'Place in the queue of waiting runs, 1 being next; absent when not queued.', minimum: 1 }),
-    queueLength: s.integer({ description: 'How many runs, of all MySQLBackups and VolumeBackups, waited for a slot when this status was written.', minimum: 0 }),
+    ...scheduledBackupStatusFields,
     lastRun: volumeLastRun,
-    backups: s.array(completedVolumeBackup, {
-      description: `Complete backups that retention keeps, newest first (at most ${maxListedBackups}). Listed from the manifests in an S3 target when this status has never listed any (a new object, or this one applied again without its status, as a Velero restore does).`,
-      maxItems: maxListedBackups,
-    }),
+    backups: listedBackups(completedVolumeBackup),
   },
   { description: 'Observed state of the VolumeBackup.' },
 );

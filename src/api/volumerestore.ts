@@ -3,8 +3,9 @@
 // anything is refused, unchanged, unless spec.overwrite says so.
 import * as s from './schema.ts';
 import { conditions, objectName, observedGeneration, type Resource } from './common.ts';
-import { activeDeadlineSeconds, backupTarget, durationSeconds, encryption, jobResources } from './backup-target.ts';
+import { activeDeadlineSeconds, backupTarget, encryption, jobResources } from './backup-target.ts';
 import { maxBackupNameLength } from './mysqlbackup.ts';
+import { restoreRunStatusFields } from './mysqlrestore.ts';
 import { volumeFolder } from './volumebackup.ts';
 
 const source = s.object(
@@ -68,12 +69,7 @@ export const volumeRestoreStatus = s.object(
   {
     conditions,
     observedGeneration,
-    backupId: s.string({ description: 'Id of the backup being restored (resolved when spec.source.backup.id is unset).', maxLength: 16 }),
-    path: s.string({ description: "The backup's folder in its target.", maxLength: 512 }),
-    jobName: s.string({ description: 'The Job that runs or ran the restore.', maxLength: 63 }),
-    startTime: s.string({ description: 'When the restore started.', format: 'date-time' }),
-    completionTime: s.string({ description: 'When the restore ended.', format: 'date-time' }),
-    durationSeconds,
+    ...restoreRunStatusFields,
     fileCount: s.integer({ description: 'Files, directories and symbolic links restored.', minimum: 0, format: 'int64' }),
     contentBytes: s.integer({ description: 'Bytes of the regular files restored.', minimum: 0, format: 'int64' }),
     contentSha256: s.string({ description: "SHA-256 over every restored entry, computed as the backup's contentSha256.", maxLength: 64 }),
