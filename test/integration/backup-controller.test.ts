@@ -179,7 +179,7 @@ describe('the MySQLBackup controller', () => {
       apiVersion: api,
       kind: 'MySQLBackup',
       metadata: { name: 'late-secret', namespace: 'site-a' },
-      spec: { cluster, databases: ['site_a'], target: { s3: { endpoint: 'http://127.0.0.1:1', bucket: 'b', credentialsSecret: { name: 'late-creds' } } } },
+      spec: { cluster, databases: ['site_a'], target: { s3: { endpoint: 'http://127.0.0.1:1', bucket: 'late-bucket', credentialsSecret: { name: 'late-creds' } } } },
     });
     const refusal = await eventually('SecretMissing', () => getBackup('late-secret')?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False'));
     assert.equal(refusal.reason, 'SecretMissing');
