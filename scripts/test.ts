@@ -22,26 +22,33 @@ const tiers = {
 type Tier = keyof typeof tiers;
 
 /** E2e files that start local clusters of their own (see main). */
-const ownClusterFiles = ['test/e2e/nodes.test.ts', 'test/e2e/storage-nodes.test.ts', 'test/e2e/backup.test.ts', 'test/e2e/volume-backup.test.ts', 'test/e2e/physical-backup.test.ts'];
+const ownClusterFiles = ['test/e2e/nodes.test.ts', 'test/e2e/storage-nodes.test.ts'];
 
 /**
  * E2e files left out of the suite until they pass, run by hand with
  * `node --test <file>` (each starts its own cluster). backup-queue: thirty
  * schedules under a limit of two all complete and never overlap more than
  * two, but in its one run a run ahead in the queue started minutes after
- * later ones (cause not found yet; issue 9). backup-interrupted: its
- * frozen-store case needed a third attempt at load 55 and has not run since
- * the check was widened; test/integration/backup-interrupted.test.ts, which
- * is in the suite, proves the same on real processes.
+ * later ones (issue 9).
  */
-const notInSuite = ['test/e2e/backup-queue.test.ts', 'test/e2e/backup-interrupted.test.ts'];
+const notInSuite = ['test/e2e/backup-queue.test.ts'];
 
 
 /**
  * E2e files that share one three-node cluster with the operator installed by
- * its chart (test/env/operator-cluster.ts), one file at a time, after the own-cluster ones.
+ * its chart (test/env/operator-cluster.ts), one file at a time, after the
+ * own-cluster ones: the managed clusters' and the backups'.
  */
-const operatorClusterFiles = ['test/e2e/managed-cluster.test.ts', 'test/e2e/managed-scale.test.ts', 'test/e2e/managed-rollout.test.ts', 'test/e2e/managed-seed.test.ts'];
+const operatorClusterFiles = [
+  'test/e2e/managed-cluster.test.ts',
+  'test/e2e/managed-scale.test.ts',
+  'test/e2e/managed-rollout.test.ts',
+  'test/e2e/managed-seed.test.ts',
+  'test/e2e/backup.test.ts',
+  'test/e2e/volume-backup.test.ts',
+  'test/e2e/physical-backup.test.ts',
+  'test/e2e/backup-interrupted.test.ts',
+];
 
 function run(label: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
   process.stdout.write(`\n▶ ${label}\n`);

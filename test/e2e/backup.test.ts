@@ -10,20 +10,22 @@
 // The tests depend on each other in order, like the steps of a user's session.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { apiVersion } from '../../src/api/common.ts';
-import { e2eCluster } from '../env/cluster/shared.ts';
 import { applyObjects, conditionOf, eventually, getObject as getAnyObject, type Condition } from '../env/e2e-objects.ts';
 import { mariadbImageName } from '../env/images/images.ts';
 import { kubectl, kubectlResult } from '../env/kubectl.ts';
-import { installOperatorByChart } from '../env/managed-cluster.ts';
+import { operatorCluster, releaseOperatorCluster } from '../env/operator-cluster.ts';
 import { mariadbServerManifests } from './mariadb-manifests.ts';
 
-const cluster = await e2eCluster();
-const plane = cluster.controlPlane;
 const suffix = randomBytes(3).toString('hex');
 const dbNamespace = `e2e-backup-db-${suffix}`;
 const site = `e2e-backup-site-${suffix}`;
+// The shared cluster with the operator when ./scripts/test started one, else a cluster of its own.
+const target = await operatorCluster(1);
+after(() => releaseOperatorCluster(target, [site, dbNamespace]));
+const cluster = target.cluster;
+const plane = cluster.controlPlane;
 const rootPassword = randomBytes(12).toString('base64url');
 const host = `mariadb.${dbNamespace}.svc.cluster.local`;
 
@@ -153,7 +155,6 @@ describe('backups and restores on the local cluster', () => {
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mariadb-admin', namespace: dbNamespace }, stringData: { username: 'root', password: rootPassword } },
       ...server,
     ]);
-    await installOperatorByChart(cluster);
     kubectl(plane, ['rollout', 'status', 'statefulset/mariadb', '-n', dbNamespace, '--timeout=180s']);
     apply([
       {
@@ -247,9 +248,5 @@ describe('backups and restores on the local cluster', () => {
     });
     assert.equal(ready.reason, 'DatabaseNotOwned');
     assert.match(ready.message ?? '', /database mysql_other is not owned by a MySQLDatabase in namespace/);
-  });
-
-  it('cleans up its namespaces', () => {
-    kubectl(plane, ['delete', 'namespace', site, dbNamespace, '--wait=false']);
   });
 });

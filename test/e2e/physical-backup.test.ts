@@ -21,16 +21,15 @@
 // `# physical backup e2e: …` lines.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { apiVersion } from '../../src/api/common.ts';
 import { S3Client } from '../../src/storage/s3.ts';
-import { startLocalCluster, stopLocalCluster, type RunningLocalCluster } from '../env/cluster/cluster.ts';
+import { type RunningLocalCluster } from '../env/cluster/cluster.ts';
 import { applyObjects, conditionOf, getObject, type Condition } from '../env/e2e-objects.ts';
 import { kubectl, kubectlResult, waitForReady } from '../env/kubectl.ts';
-import { clusterPods, eventually, installOperatorByChart, isPodReady, writerPod } from '../env/managed-cluster.ts';
+import { clusterPods, eventually, isPodReady, writerPod } from '../env/managed-cluster.ts';
+import { operatorCluster, releaseOperatorCluster, type OperatorCluster } from '../env/operator-cluster.ts';
 
 const namespace = 'physical-e2e';
 const source = 'source';
@@ -38,6 +37,7 @@ const copy = 'copy';
 /** Tables written before the backup, and the rows of about 1 KB each holds. */
 const tables = { orders: 6000, customers: 4000, pages: 3000 } as const;
 
+let target: OperatorCluster | undefined;
 let cluster: RunningLocalCluster;
 const plane = (): RunningLocalCluster['controlPlane'] => cluster.controlPlane;
 
@@ -167,13 +167,13 @@ describe('physical backups and a cluster bootstrapped from one', { timeout: 2_40
 
   before(async () => {
     const started = performance.now();
-    cluster = await startLocalCluster({ dir: mkdtempSync(join(tmpdir(), 'flightdeck-physical-e2e-')), nodes: 2 });
-    await installOperatorByChart(cluster);
+    target = await operatorCluster(2);
+    cluster = target.cluster;
     note('2-node cluster with the operator installed by its chart', seconds(performance.now() - started));
   });
 
   after(async () => {
-    await stopLocalCluster(cluster);
+    await releaseOperatorCluster(target, [namespace]);
   });
 
   it('a managed cluster holds a few MB of rows in several tables', async () => {

@@ -13,17 +13,19 @@
 // The tests depend on each other in order, like the steps of a user's session.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { apiVersion } from '../../src/api/common.ts';
-import { e2eCluster } from '../env/cluster/shared.ts';
 import { applyObjects, conditionOf, eventually, getObject, type Condition } from '../env/e2e-objects.ts';
 import { mariadbImageName } from '../env/images/images.ts';
 import { kubectl, kubectlResult } from '../env/kubectl.ts';
-import { installOperatorByChart } from '../env/managed-cluster.ts';
+import { operatorCluster, releaseOperatorCluster } from '../env/operator-cluster.ts';
 
-const cluster = await e2eCluster();
-const plane = cluster.controlPlane;
 const site = `e2e-files-${randomBytes(3).toString('hex')}`;
+// The shared cluster with the operator when ./scripts/test started one, else a cluster of its own.
+const target = await operatorCluster(1);
+after(() => releaseOperatorCluster(target, [site]));
+const cluster = target.cluster;
+const plane = cluster.controlPlane;
 
 interface Watched {
   status?: {
@@ -166,7 +168,6 @@ describe('backups and restores of a volume’s files on the local cluster', () =
   it('runs the operator, and a site pod that filled its ReadWriteOnce volume and holds it', async () => {
     const store = cluster.objectStore;
     apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: site } }]);
-    await installOperatorByChart(cluster);
     apply([
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3-creds', namespace: site }, stringData: { AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey } },
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'files-key', namespace: site }, stringData: { key: randomBytes(32).toString('base64') } },
@@ -258,9 +259,5 @@ describe('backups and restores of a volume’s files on the local cluster', () =
     assert.equal(conditionOf(done, 'Complete')?.status, 'True', JSON.stringify(done.status));
     assert.equal(done.status?.verified, true);
     assert.deepEqual(await listing('restored'), source);
-  });
-
-  it('cleans up its namespace', () => {
-    kubectl(plane, ['delete', 'namespace', site, '--wait=false']);
   });
 });
