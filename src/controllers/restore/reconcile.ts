@@ -8,7 +8,7 @@
 //   6. follow         (the Job's end: Complete with what was restored, or Failed with the script's reason; account dropped)
 // A non-empty target without overwrite is refused by the Job's script before
 // it changes anything (TargetNotEmpty), and shows here as Failed.
-import { chooseBackup } from './chosen-backup.ts';
+import { chooseBackup, restoresOfBackup } from './chosen-backup.ts';
 import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { BackupTarget } from '../../api/backup-target.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
@@ -225,6 +225,7 @@ export const restoreController: ControllerDefinition = {
     // A restore halted on its cluster goes on when the cluster is ready, not at the next resync.
     dependentsOfCluster(caches.clusters, caches.restores, restoresByCluster),
     objectsOfRelabelledNamespace(caches.namespaces, caches.restores),
+    restoresOfBackup(caches.backups, caches.restores, 'MySQLRestores of a MySQLBackup that changed'),
     owns(caches.jobs, 'Jobs owned by MySQLRestore', { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLRestore' }),
   ],
 };

@@ -7,7 +7,7 @@
 //   5. follow  (the Job's end: Complete with the files restored and whether they match the backup, or Failed with the script's reason)
 // A non-empty target folder without overwrite is refused by the Job's script
 // before it changes anything (TargetNotEmpty), and shows here as Failed.
-import { chooseBackup } from '../restore/chosen-backup.ts';
+import { chooseBackup, restoresOfBackup } from '../restore/chosen-backup.ts';
 import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { BackupTarget } from '../../api/backup-target.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
@@ -151,6 +151,7 @@ export const volumeRestoreController: ControllerDefinition = {
   triggers: (caches) => [
     ownChanges(caches.volumeRestores, 'volumerestores'),
     waitingForSecret(caches.secrets, caches.volumeRestores, 'VolumeRestores'),
+    restoresOfBackup(caches.volumeBackups, caches.volumeRestores, 'VolumeRestores of a VolumeBackup that changed'),
     owns(caches.jobs, 'Jobs owned by VolumeRestore', { apiVersion: 'flightdeck.t7.io/v1', kind: 'VolumeRestore' }),
   ],
 };
