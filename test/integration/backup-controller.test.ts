@@ -53,6 +53,7 @@ interface BackupObject {
     queuePosition?: number;
     queueLength?: number;
     lastRun?: { result: string; message?: string; jobName?: string; attempts?: number };
+    backups?: { id: string; keptBecause?: string[] }[];
   };
 }
 
@@ -316,24 +317,8 @@ describe('the MySQLBackup controller', () => {
   it('records a success in status and metrics (last success, size, duration), and removes a deleted backup’s series', async () => {
     apply(backup('good', ['site_a']));
     const job = await eventually('its Job', () => backupJobs().find((j) => j.metadata.labels['flightdeck.t7.io/backup'] === 'good'));
-    // The pod the Job controller would have made, ended with the script's result line, as a kubelet would report it.
-    const pod = `${job.metadata.name}-pod`;
-    // No controller manager here makes the namespace's default service account, which pod admission looks up.
-    if (kubectlResult(k(), ['get', 'serviceaccount', 'default', '-n', 'site-a']).status !== 0) kubectl(k(), ['create', 'serviceaccount', 'default', '-n', 'site-a']);
-    kubectl(k(), ['create', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: pod, namespace: 'site-a', labels: { 'batch.kubernetes.io/job-name': job.metadata.name, 'app.kubernetes.io/managed-by': 'flightdeck-operator' } },
-      spec: { restartPolicy: 'Never', containers: [{ name: 'work', image: 'mariadb' }] },
-    }));
-    const finishedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const result = { result: 'Completed', id: job.metadata.labels['flightdeck.t7.io/run-id']?.toUpperCase(), sizeBytes: 4321, sha256: 'ab'.repeat(32), gtidPosition: '0-1-9', databases: ['site_a'] };
-    kubectl(k(), ['patch', 'pod', pod, '-n', 'site-a', '--subresource=status', '--type=merge', '-p', JSON.stringify({
-      status: {
-        phase: 'Succeeded',
-        containerStatuses: [{ name: 'work', image: 'mariadb', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed', message: JSON.stringify(result), startedAt: finishedAt, finishedAt } } }],
-      },
-    })]);
+    podWithResult(job.metadata.name, result);
     endJob(job.metadata.name);
     const run = await eventually('the success recorded', () => {
       const lastRun = getBackup('good')?.status?.lastRun;
@@ -351,7 +336,71 @@ describe('the MySQLBackup controller', () => {
       return /flightdeck_backup_last_(success_timestamp_seconds|size_bytes)\{[^}]*name="good"/.test(text) ? undefined : true;
     });
   });
+
+  it('on a PVC target tells the Job which runs retention prunes, and after its success lists all but those it reports deleted', async () => {
+    const listed = ['20261201T030000Z', '20261130T030000Z', '20261129T030000Z'];
+    const pruning = (timeZone: string): object => ({
+      apiVersion: api,
+      kind: 'MySQLBackup',
+      metadata: { name: 'pruning', namespace: 'site-a' },
+      spec: { cluster, databases: ['site_a'], timeZone, retention: { keepLast: 2, daily: 0, weekly: 0, monthly: 0 }, target: { pvc: { claimName: 'backups' } } },
+    });
+    // Held by a time zone that does not exist while earlier backups are listed in its status; the fix
+    // comes through the same watch after that status, so the run starts with them listed.
+    apply(pruning('Mars/Olympus'));
+    await eventually('InvalidSpec', () => getBackup('pruning')?.status?.conditions?.find((c) => c.type === 'Ready' && c.reason === 'InvalidSpec'));
+    const backups = listed.map((id) => ({ id, time: `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T03:00:00.000Z`, path: `site-a/pruning/${id}`, databases: ['site_a'] }));
+    kubectl(k(), ['patch', 'mysqlbackup', 'pruning', '-n', 'site-a', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { backups } })]);
+    apply(pruning('UTC'));
+
+    const job = await eventually('its Job', () => backupJobs().find((j) => j.metadata.labels['flightdeck.t7.io/backup'] === 'pruning'));
+    const vars = Object.fromEntries((job.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+    // keepLast 2 counts the new run: 1 December stays; the two before it go, oldest first.
+    assert.equal(vars.PRUNE_RUNS, '20261129T030000Z\n20261130T030000Z');
+
+    const runId = job.metadata.labels['flightdeck.t7.io/run-id']?.toUpperCase() ?? '';
+    podWithResult(job.metadata.name, {
+      result: 'Completed', id: runId, sizeBytes: 99, sha256: 'cd'.repeat(32), databases: ['site_a'],
+      pruned: ['20261129T030000Z'], pruneError: 'deleting target:/backup/site-a/pruning/20261130T030000Z (its manifest.json is gone): permission denied',
+    });
+    endJob(job.metadata.name);
+    const ended = await eventually('the success recorded', () => {
+      const status = getBackup('pruning')?.status;
+      return status?.lastRun?.result === 'Succeeded' ? status : undefined;
+    });
+    // What the Job did not delete stays listed: its data (without manifest) is still there until a later run.
+    assert.deepEqual(ended.backups?.map((b) => [b.id, b.keptBecause ?? []]), [[runId, ['last']], ['20261201T030000Z', ['last']], ['20261130T030000Z', []]]);
+    const reasons = await eventually('the Events', () => {
+      const seen = eventReasons('pruning');
+      return seen.includes('BackupsPruned') && seen.includes('PruneFailed') ? seen : undefined;
+    });
+    assert.ok(reasons.includes('BackupCompleted'), reasons.join());
+    const events = JSON.parse(kubectl(k(), ['get', 'events', '-n', 'site-a', '--field-selector', 'involvedObject.name=pruning', '-o', 'json'])) as { items: { reason: string; message: string }[] };
+    assert.equal(events.items.find((e) => e.reason === 'BackupsPruned')?.message, 'retention deleted backups 20261129T030000Z');
+    assert.match(events.items.find((e) => e.reason === 'PruneFailed')?.message ?? '', /^pruning the volume target: deleting .*20261130T030000Z .*permission denied$/);
+    kubectl(k(), ['delete', 'mysqlbackup', 'pruning', '-n', 'site-a', '--wait=true']);
+  });
 });
+
+/** The pod the Job controller would have made, ended with the script's result line, as a kubelet would report it. */
+function podWithResult(jobName: string, result: Record<string, unknown>, namespace = 'site-a'): void {
+  const pod = `${jobName}-pod`;
+  // No controller manager here makes the namespace's default service account, which pod admission looks up.
+  if (kubectlResult(k(), ['get', 'serviceaccount', 'default', '-n', namespace]).status !== 0) kubectl(k(), ['create', 'serviceaccount', 'default', '-n', namespace]);
+  kubectl(k(), ['create', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: pod, namespace, labels: { 'batch.kubernetes.io/job-name': jobName, 'app.kubernetes.io/managed-by': 'flightdeck-operator' } },
+    spec: { restartPolicy: 'Never', containers: [{ name: 'work', image: 'mariadb' }] },
+  }));
+  const finishedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  kubectl(k(), ['patch', 'pod', pod, '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({
+    status: {
+      phase: 'Succeeded',
+      containerStatuses: [{ name: 'work', image: 'mariadb', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed', message: JSON.stringify(result), startedAt: finishedAt, finishedAt } } }],
+    },
+  })]);
+}
 
 function operatorProcess(): OperatorProcess {
   if (operator === undefined) throw new Error('the operator did not start');

@@ -6,7 +6,7 @@
 // refused before any database is touched, a run without manifest is no backup.
 // The same round trip through a real S3 store (SeaweedFS's gateway).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -277,6 +277,77 @@ describe('flightdeck-backup to a PVC-like directory', () => {
     });
     assert.notEqual(run.code, 0);
     assert.equal(run.result.reason, 'DatabaseNotFound');
+  });
+});
+
+describe('flightdeck-backup pruning a PVC-like directory (PRUNE_RUNS)', () => {
+  const folder = join(store, 'site-a/pruned');
+  const runId = '20261205T030000Z';
+  /** A complete run as a Job leaves it (the script never reads an old run's content). */
+  const storedRun = (id: string): void => {
+    mkdirSync(join(folder, id), { recursive: true });
+    writeFileSync(join(folder, id, 'data.sql.gz'), `data of ${id}`);
+    writeFileSync(join(folder, id, 'manifest.json'), JSON.stringify({ id }));
+  };
+  const backupWith = (pruneRuns: string, id = runId): Promise<ScriptRun> =>
+    runScript('backup', {
+      ...connectionEnv('backup_shop', backupPassword),
+      ...localTarget,
+      LOCATION: `target:${folder}/${id}`,
+      BACKUP_ID: id,
+      BACKUP_DATABASES: 'shop',
+      PRUNE_RUNS: pruneRuns,
+    });
+
+  it('after its own manifest deletes exactly the named runs of its folder, refuses ids that are no run or its own, and reports both', async () => {
+    for (const id of ['20261201T030000Z', '20261202T030000Z', '20261203T030000Z', '20261204T030000Z']) storedRun(id);
+    // A sibling backup's folder, and a folder of this one that is no run: never touched.
+    storedRun('../nightly-other/20261201T030000Z');
+    mkdirSync(join(folder, 'notes'));
+    const run = await backupWith(['20261201T030000Z', '20261202T030000Z', '../nightly-other/20261201T030000Z', 'notes', runId, '20261130T030000Z'].join('\n'));
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.result.result, 'Completed', 'a prune that refuses ids is no failed run');
+    // 20261130T030000Z was gone already: nothing of it is left to list.
+    assert.deepEqual(run.result.pruned, ['20261201T030000Z', '20261202T030000Z', '20261130T030000Z']);
+    assert.match(String(run.result.pruneError), /refused to prune \.\.\/nightly-other\/20261201T030000Z \(not a run id\) notes \(not a run id\) 20261205T030000Z \(this run's own\)/);
+    assert.deepEqual(readdirSync(folder).sort(), ['20261203T030000Z', '20261204T030000Z', runId, 'notes']);
+    assert.deepEqual(readdirSync(join(folder, runId)).sort(), ['data.sql.gz', 'manifest.json'], 'its own backup is whole');
+    assert.deepEqual(readdirSync(join(store, 'site-a/nightly-other/20261201T030000Z')).sort(), ['data.sql.gz', 'manifest.json']);
+  });
+
+  it('without PRUNE_RUNS deletes nothing and reports no pruning', async () => {
+    const run = await backupWith('', '20261206T030000Z');
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!('pruned' in run.result) && !('pruneError' in run.result), JSON.stringify(run.result));
+    assert.ok(readdirSync(folder).includes('20261203T030000Z'));
+  });
+
+  // Root deletes whatever the modes say; an immutable file (ext4, as root) is what a deletion cannot get past.
+  const immutable = join(folder, '20261203T030000Z/data.sql.gz');
+  const chattr = (flag: '+i' | '-i'): boolean => {
+    try {
+      execFileSync('chattr', [flag, immutable], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  it('deletes a run’s manifest before its data: cut off half-way it leaves no look-alike backup, stops, and reports it without failing', async (t) => {
+    if (!chattr('+i')) {
+      t.skip('chattr +i is refused here (not root, or a file system without immutable files)');
+      return;
+    }
+    try {
+      const run = await backupWith('20261203T030000Z\n20261204T030000Z', '20261207T030000Z');
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.result.result, 'Completed');
+      assert.deepEqual(run.result.pruned, []);
+      assert.match(String(run.result.pruneError), /deleting .*\/20261203T030000Z \(its manifest.json is gone\)/);
+      assert.deepEqual(readdirSync(join(folder, '20261203T030000Z')), ['data.sql.gz'], 'no manifest: no backup');
+      assert.deepEqual(readdirSync(join(folder, '20261204T030000Z')).sort(), ['data.sql.gz', 'manifest.json'], 'stopped at the first failure');
+    } finally {
+      chattr('-i');
+    }
   });
 });
 

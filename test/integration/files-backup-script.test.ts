@@ -202,3 +202,33 @@ describe('flightdeck-backup files-backup and files-restore', () => {
     assert.equal(other.result.reason, 'RestoreConflict');
   });
 });
+
+describe('flightdeck-backup files-backup pruning a PVC-like directory (PRUNE_RUNS)', () => {
+  const folder = join(store, 'site-a/pruned-files');
+  const pruneSource = join(dir, 'prune-source');
+  const storedRun = (id: string): void => {
+    mkdirSync(join(folder, id), { recursive: true });
+    writeFileSync(join(folder, id, 'files.tar.gz'), `archive of ${id}`);
+    writeFileSync(join(folder, id, 'manifest.json'), JSON.stringify({ id, kind: 'files' }));
+  };
+
+  it('after its own manifest deletes exactly the named runs of its folder, refuses ids that are no run or its own, and reports both', async () => {
+    mkdirSync(pruneSource, { recursive: true });
+    writeFileSync(join(pruneSource, 'upload.jpg'), 'pixels');
+    for (const id of ['20261201T030000Z', '20261202T030000Z', '20261203T030000Z']) storedRun(id);
+    const own = '20261205T030000Z';
+    const run = await runScript('files-backup', {
+      LOCATION: `target:${folder}/${own}`,
+      BACKUP_ID: own,
+      SOURCE_DIR: pruneSource,
+      PRUNE_RUNS: ['20261202T030000Z', '20261201T030000Z', '', '*', own, '20261301T030000Z/..'].join('\n'),
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.result.result, 'Completed');
+    assert.deepEqual(run.result.pruned, ['20261202T030000Z', '20261201T030000Z']);
+    assert.match(String(run.result.pruneError), /refused to prune \\\* \(not a run id\) 20261205T030000Z \(this run's own\) 20261301T030000Z\/\.\. \(not a run id\)$/);
+    assert.deepEqual(readdirSync(folder).sort(), ['20261203T030000Z', own]);
+    assert.deepEqual(readdirSync(join(folder, own)).sort(), ['files.tar.gz', 'manifest.json']);
+    assert.equal(parseFilesManifest(readFileSync(join(folder, own, 'manifest.json'), 'utf8'), 'the run', own).id, own);
+  });
+});

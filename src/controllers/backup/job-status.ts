@@ -37,6 +37,10 @@ export interface ScriptResult {
   readonly restored?: readonly { database: string; tables: number; rows: number }[];
   readonly verified?: boolean;
   readonly warning?: string;
+  /** A backup on a PVC target: the runs it deleted (PRUNE_RUNS), after its own manifest was written. */
+  readonly pruned?: readonly string[];
+  /** Why it deleted no more of them: a prune failure never fails the run. */
+  readonly pruneError?: string;
 }
 
 export type JobOutcome =

@@ -102,6 +102,15 @@ describe('backup Job', () => {
     assert.ok(container(pvcJob).volumeMounts.some((m) => m.mountPath === '/backup'));
   });
 
+  it('tells the Job which runs to prune on a PVC target, one id per line, and nothing on S3, which the operator prunes', () => {
+    const pruneRuns = ['20261125T030000Z', '20261126T030000Z'];
+    const pvcJob = backupJob({ ...base, target: { pvc: { claimName: 'backups' } }, pruneRuns });
+    assert.equal(env(pvcJob).PRUNE_RUNS, '20261125T030000Z\n20261126T030000Z');
+    assert.ok(!('PRUNE_RUNS' in env(backupJob({ ...base, pruneRuns }))), 'an S3 target is pruned by the operator');
+    assert.ok(!('PRUNE_RUNS' in env(backupJob({ ...base, target: { pvc: { claimName: 'backups' } }, pruneRuns: [] }))), 'nothing to prune, no variable');
+    assert.ok(!('PRUNE_RUNS' in env(job)));
+  });
+
   it('keeps long names within 63 characters and distinct', () => {
     const long = 'a'.repeat(60);
     const one = backupJobName(long, '20261202T030000Z');

@@ -74,7 +74,22 @@ interface CommonJobInput {
   readonly resources?: unknown;
 }
 
-export interface BackupJobInput extends CommonJobInput {
+/**
+ * The runs a backup Job deletes from a PVC target once its own manifest is
+ * written (src/backup/prune-after-run.ts decides; the operator cannot mount
+ * the volume). Ignored for an S3 target, which the operator prunes itself.
+ */
+interface PruningInput {
+  readonly pruneRuns?: readonly string[] | undefined;
+}
+
+/** PRUNE_RUNS, one id per line, for a PVC target with runs to prune; nothing otherwise. */
+function pruneEnv(target: BackupTarget, input: PruningInput): EnvVar[] {
+  const runs = input.pruneRuns ?? [];
+  return target.pvc === undefined || runs.length === 0 ? [] : [{ name: 'PRUNE_RUNS', value: runs.join('\n') }];
+}
+
+export interface BackupJobInput extends CommonJobInput, PruningInput {
   readonly runId: string;
   /** Which attempt of the run this Job is: 1 for the first (src/backup/run-decision.ts retries a failed one). */
   readonly attempt?: number;
@@ -306,6 +321,7 @@ export function backupJob(input: BackupJobInput): JobManifest {
     { name: 'BACKUP_ID', value: input.runId },
     { name: 'BACKUP_DATABASES', value: input.databases.join('\n') },
     { name: 'BACKUP_COMPRESSION', value: input.compression },
+    ...pruneEnv(input.target, input),
   ]);
   // One pod per attempt: a failed attempt goes back to the queue (run-decision.ts) rather than holding its slot through pod retries.
   job.spec.backoffLimit = 0;
@@ -340,7 +356,7 @@ interface FilesJobInput {
   readonly nodeName?: string | undefined;
 }
 
-export interface FilesBackupJobInput extends FilesJobInput {
+export interface FilesBackupJobInput extends FilesJobInput, PruningInput {
   readonly runId: string;
   readonly source: VolumeFolder;
   readonly compression: Compression;
@@ -422,6 +438,7 @@ export function volumeBackupJob(input: FilesBackupJobInput): JobManifest {
       { name: 'BACKUP_ID', value: input.runId },
       { name: 'BACKUP_COMPRESSION', value: input.compression },
       { name: 'SOURCE_DIR', value: folderPath(volumeMounts_.source, input.source) },
+      ...pruneEnv(input.target, input),
     ],
     volumes: [{ name: 'source', persistentVolumeClaim: { claimName: input.source.claimName, readOnly: true } }],
     volumeMounts: [{ name: 'source', mountPath: volumeMounts_.source, readOnly: true }],

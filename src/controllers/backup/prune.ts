@@ -1,16 +1,19 @@
 // Retention after a successful run: which complete backups the policy keeps
-// (src/backup/retention.ts decides), and, on an S3 target, deleting the
-// others' objects — manifest.json first, so that a prune cut off half-way
-// leaves a run without manifest, which nothing takes for a backup. A PVC
-// target is not pruned yet: the operator cannot reach a volume, and the Job
-// that would do it is still to come; its backups stay listed.
+// (src/backup/retention.ts decides), and the others deleted — manifest.json
+// first, so that a prune cut off half-way leaves a run without manifest,
+// which nothing takes for a backup. On an S3 target the operator deletes
+// them here. A PVC target the operator cannot mount: the run's Job deletes
+// what the operator named when it created it (runsForJobToPrune) and reports
+// what it deleted; here that report takes the place of the deletions.
 import type { BackupTarget, S3Target } from '../../api/backup-target.ts';
 import type { MySQLBackupStatus, RetentionPolicy } from '../../api/mysqlbackup.ts';
 import { parseRunId } from '../../backup/manifest.ts';
+import { runsToPruneAfter } from '../../backup/prune-after-run.ts';
 import { retentionOf, selectKept, type KeepReason } from '../../backup/retention.ts';
 import { TimeZone } from '../../backup/time-zone.ts';
 import { S3Client } from '../../storage/s3.ts';
 import { secretValue, type ControllerContext } from '../context.ts';
+import type { JobPruneReport } from './prune-report.ts';
 
 export type CompletedBackup = NonNullable<MySQLBackupStatus['backups']>[number];
 
@@ -31,7 +34,7 @@ export interface RetentionOwner {
 export interface PruneResult<B extends PrunableBackup = CompletedBackup> {
   /** Newest first: those the policy keeps (with the rules that keep them), and those it does not but that are still stored. */
   readonly kept: B[];
-  /** Ids whose objects were deleted. */
+  /** Ids whose objects (or folders, on a PVC target) were deleted. */
   readonly deleted: string[];
   /** Why the deletions stopped, when they did. */
   readonly error?: string;
@@ -58,11 +61,34 @@ export function s3ClientOf(context: ControllerContext, backup: RetentionOwner, s
 }
 
 /**
- * Keeps what the policy keeps; deletes the rest from an S3 target. A backup
- * whose deletion fails stays listed (and `error` says why): the list never
- * loses a backup whose objects are still there.
+ * The runs a new run's Job deletes from a PVC target once it has succeeded
+ * (its PRUNE_RUNS); none for an S3 target, which pruneBackups prunes.
  */
-export async function pruneBackups<B extends PrunableBackup>(context: ControllerContext, backup: RetentionOwner, backups: readonly B[]): Promise<PruneResult<B>> {
+export function runsForJobToPrune(context: ControllerContext, owner: RetentionOwner & { readonly status?: { readonly backups?: readonly { readonly id: string }[] } }, runId: string): string[] {
+  if (owner.spec.target.pvc === undefined) return [];
+  return runsToPruneAfter({
+    listed: owner.status?.backups ?? [],
+    runId,
+    policy: retentionOf(owner.spec.retention),
+    now: context.now(),
+    zone: TimeZone.of(owner.spec.timeZone ?? 'UTC'),
+  });
+}
+
+/** What was deleted of `undeleted`, and why no more. */
+interface Deletions {
+  readonly deleted: string[];
+  readonly error?: string;
+}
+
+/**
+ * Keeps what the policy keeps; the rest is deleted from an S3 target here,
+ * and on a PVC target is what the run's Job reports it deleted (`byJob`). A
+ * backup not deleted stays listed (and `error` says why, when a deletion
+ * failed): the list never loses a backup whose data is still there, and
+ * never keeps one that is gone.
+ */
+export async function pruneBackups<B extends PrunableBackup>(context: ControllerContext, backup: RetentionOwner, backups: readonly B[], byJob?: JobPruneReport): Promise<PruneResult<B>> {
   const byId = new Map(backups.map((b) => [b.id, b]));
   const zone = TimeZone.of(backup.spec.timeZone ?? 'UTC');
   const selection = selectKept(
@@ -78,13 +104,26 @@ export async function pruneBackups<B extends PrunableBackup>(context: Controller
   };
   const kept: B[] = selection.kept.map(({ backup: b, reasons }) => ({ ...entry(b.id), keptBecause: [...reasons] as KeepReason[] }));
   const undeleted = selection.pruned.map(({ backup: b }) => entry(b.id));
-  const newestFirst = (list: B[]): B[] => list.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   const s3 = backup.spec.target.s3;
-  // A volume target: nothing is deleted, so nothing leaves the list.
-  if (s3 === undefined || undeleted.length === 0) return { kept: newestFirst([...kept, ...undeleted]), deleted: [] };
+  const deletions: Deletions =
+    s3 !== undefined
+      ? await deleteFromS3(context, backup, s3, undeleted)
+      : // What the Job deleted is gone, whatever the policy says now (it may have changed during the run).
+        { deleted: (byJob?.pruned ?? []).filter((id) => byId.has(id)), ...(byJob?.error === undefined ? {} : { error: `pruning the volume target: ${byJob.error}` }) };
+  const gone = new Set(deletions.deleted);
+  const left = [...kept, ...undeleted].filter((b) => !gone.has(b.id));
+  return {
+    kept: left.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)),
+    deleted: [...gone],
+    ...(deletions.error === undefined ? {} : { error: deletions.error }),
+  };
+}
+
+/** Deletes the backups' objects, each manifest first; stops at the first failure. */
+async function deleteFromS3(context: ControllerContext, backup: RetentionOwner, s3: S3Target, undeleted: readonly PrunableBackup[]): Promise<Deletions> {
+  if (undeleted.length === 0) return { deleted: [] };
   const client = s3ClientOf(context, backup, s3);
   const deleted: string[] = [];
-  let error: string | undefined;
   try {
     for (const gone of undeleted) {
       const folder = `${s3.prefix === undefined ? '' : `${s3.prefix}/`}${gone.path}/`;
@@ -94,13 +133,11 @@ export async function pruneBackups<B extends PrunableBackup>(context: Controller
         if (rest.length > 0) await client.deleteObjects(s3.bucket, rest.map((o) => o.key), { signal: context.signal });
         deleted.push(gone.id);
       } catch (failure) {
-        error = `deleting backup ${gone.id} at s3://${s3.bucket}/${folder}: ${failure instanceof Error ? failure.message : String(failure)}`;
-        break;
+        return { deleted, error: `deleting backup ${gone.id} at s3://${s3.bucket}/${folder}: ${failure instanceof Error ? failure.message : String(failure)}` };
       }
     }
   } finally {
     client.close();
   }
-  const left = undeleted.filter((b) => !deleted.includes(b.id));
-  return { kept: newestFirst([...kept, ...left]), deleted, ...(error === undefined ? {} : { error }) };
+  return { deleted };
 }

@@ -6,12 +6,14 @@
 //                      already in an S3 target listed when status never listed any (found-backups.ts)
 //   5. running run    (its attempt's Job followed to the end, then src/backup/run-decision.ts decides: success recorded
 //                      (lastRun, backups, LastBackupSucceeded, Events; retention: backups the policy does not keep
-//                      deleted from an S3 target, manifest first), a failed attempt retried (Event, folder cleaned,
+//                      deleted from an S3 target, manifest first; on a PVC target those its Job reports it
+//                      deleted leave the list), a failed attempt retried (Event, folder cleaned,
 //                      back through phases 7 and 8 at the run's place in the queue), or the run given up (Failed);
 //                      account dropped; an S3 target's leftovers of interrupted attempts removed (cleanup.ts))
 //   6. due run        (one-off: at creation; scheduled: the latest fire time since the last run; or the retried run)
 //   7. slot           (waits in the cluster-wide queue: status.queued, queuePosition)
-//   8. start          (account with the run's grants, then its Job; a physical run: its Job only, physical-start.ts; lastRun Running)
+//   8. start          (account with the run's grants, then its Job, told on a PVC target which runs to prune once it has
+//                      succeeded; a physical run: its Job only, physical-start.ts; lastRun Running)
 // What queues a backup is declared at the end (backupController).
 import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { MySQLBackup, MySQLBackupStatus } from '../../api/mysqlbackup.ts';
@@ -39,6 +41,8 @@ import { databasesOwnedBy, scopeRefusal } from './scope.ts';
 import { missingSecret, waitingForSecret } from './secrets.ts';
 import type { BackupSlots } from './slots.ts';
 import { finishRun, listedAfterSuccess } from './run-end.ts';
+import { runsForJobToPrune } from './prune.ts';
+import { pruneReportOf } from './prune-report.ts';
 
 /** Present while a Job account may exist on the server: deleting the backup drops it. */
 export const backupFinalizer = 'flightdeck.t7.io/drop-job-account';
@@ -246,6 +250,8 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
           attempt,
           databases,
           compression: spec.compression ?? 'gzip',
+          // A PVC target: the Job prunes, after its own manifest (the operator cannot mount the volume).
+          pruneRuns: runsForJobToPrune(context, backup, runId),
         }),
       );
     }
@@ -398,7 +404,7 @@ async function followRun(
     ...(run.gtidPosition === undefined ? {} : { gtidPosition: run.gtidPosition }),
     databases: [...(made.databases ?? [])],
   };
-  const backups = await listedAfterSuccess(context, backup, entry);
+  const backups = await listedAfterSuccess(context, backup, entry, pruneReportOf(observed.result));
   return finishRun(context, backup, ready, { ...fields, lastRun: run, lastSuccessfulTime: completionTime, backups }, completed);
 }
 

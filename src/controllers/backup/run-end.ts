@@ -9,6 +9,7 @@ import type { EventSubject } from '../../runtime/events.ts';
 import type { ControllerContext } from '../context.ts';
 import { writeStatus, type Readiness, type StatusObject } from '../status.ts';
 import { pruneBackups, type PrunableBackup, type RetentionOwner } from './prune.ts';
+import type { JobPruneReport } from './prune-report.ts';
 
 /** What the end of a run needs of the object whose run it is. */
 export type RunOwner<B> = RetentionOwner & EventSubject & StatusObject & { readonly status?: { readonly backups?: readonly B[] } };
@@ -22,13 +23,16 @@ export interface EndedRun {
 
 /**
  * The backups to list once `entry` has succeeded: it and those listed
- * before, newest first, without those retention deleted (Event
- * BackupsPruned; PruneFailed when a deletion failed, and what it could not
- * delete stays listed).
+ * before, newest first, without those retention deleted — by the operator
+ * on an S3 target, by the run's Job on a PVC target (`prunedByJob`, from its
+ * result). Event BackupsPruned; PruneFailed when a deletion failed, and what
+ * was not deleted stays listed.
  */
-export async function listedAfterSuccess<B extends PrunableBackup>(context: ControllerContext, owner: RunOwner<B>, entry: B): Promise<B[]> {
+export async function listedAfterSuccess<B extends PrunableBackup>(context: ControllerContext, owner: RunOwner<B>, entry: B, prunedByJob?: JobPruneReport): Promise<B[]> {
   const listed = [entry, ...(owner.status?.backups ?? []).filter((b) => b.id !== entry.id)];
-  const pruned = await pruneBackups(context, owner, listed);
+  // The run just made is never among them: its Job refuses to delete it.
+  const byJob = prunedByJob === undefined ? undefined : { ...prunedByJob, pruned: prunedByJob.pruned.filter((id) => id !== entry.id) };
+  const pruned = await pruneBackups(context, owner, listed, byJob);
   if (pruned.deleted.length > 0) context.events.record(owner, 'Normal', 'BackupsPruned', `retention deleted backups ${pruned.deleted.join(', ')}`);
   if (pruned.error !== undefined) context.events.record(owner, 'Warning', 'PruneFailed', pruned.error);
   return pruned.kept.slice(0, maxListedBackups);

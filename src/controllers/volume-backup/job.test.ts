@@ -78,6 +78,12 @@ describe('VolumeBackup Job', () => {
     assert.equal(env(pinned).SOURCE_DIR, '/source');
     assert.deepEqual(container(pinned).securityContext.capabilities.add, ['DAC_READ_SEARCH', 'DAC_OVERRIDE']);
   });
+  it('tells the Job which runs to prune on a PVC target, and nothing on S3, which the operator prunes', () => {
+    const pruneRuns = ['20261125T030000Z', '20261126T030000Z'];
+    assert.equal(env(volumeBackupJob({ ...base, target: { pvc: { claimName: 'backups', subPath: 'files' } }, pruneRuns })).PRUNE_RUNS, '20261125T030000Z\n20261126T030000Z');
+    assert.ok(!('PRUNE_RUNS' in env(volumeBackupJob({ ...base, pruneRuns }))));
+    assert.ok(!('PRUNE_RUNS' in env(job)));
+  });
 });
 
 describe('VolumeRestore Job', () => {

@@ -4,10 +4,12 @@
 //   2. spec           (schedule and time zone read; InvalidSpec stops here)
 //   3. source         (the claim in the object's own namespace, the Secrets; ClaimNotFound, SecretMissing stop here); then,
 //                      once, the backups already in an S3 target listed when status never listed any (found-backups.ts)
-//   4. running run    (its Job followed to the end: lastRun, backups, LastBackupSucceeded, Events; retention)
+//   4. running run    (its Job followed to the end: lastRun, backups, LastBackupSucceeded, Events; retention, done by
+//                      the operator on an S3 target and by the Job on a PVC target)
 //   5. due run        (one-off: at creation; scheduled: the latest fire time since the last run)
 //   6. slot           (waits in the cluster-wide queue shared with MySQLBackups: status.queued, queuePosition)
-//   7. start          (the Job, pinned to the node of a pod that holds a ReadWriteOnce claim; lastRun Running)
+//   7. start          (the Job, pinned to the node of a pod that holds a ReadWriteOnce claim, told on a PVC target
+//                      which runs to prune once it has succeeded; lastRun Running)
 // What queues a VolumeBackup is declared at the end (volumeBackupController).
 import { elapsedSeconds } from '../../backup/elapsed.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
@@ -22,6 +24,8 @@ import { backupsToAdopt } from '../backup/found-backups.ts';
 import { jobEnded, runningBackupJobs } from '../backup/reconcile.ts';
 import type { BackupSlots } from '../backup/slots.ts';
 import { finishRun, listedAfterSuccess } from '../backup/run-end.ts';
+import { runsForJobToPrune } from '../backup/prune.ts';
+import { pruneReportOf } from '../backup/prune-report.ts';
 import { keyOf, splitKey, type ControllerContext, type ControllerDefinition } from '../context.ts';
 import { writeStatus, type Readiness } from '../status.ts';
 import { ownChanges } from '../worth-reconciling.ts';
@@ -158,6 +162,8 @@ async function reconcileVolumeBackup(context: ControllerContext, slots: BackupSl
         runId,
         source: spec.source,
         compression: spec.compression ?? 'gzip',
+        // A PVC target: the Job prunes, after its own manifest (the operator cannot mount the volume).
+        pruneRuns: runsForJobToPrune(context, backup, runId),
       }),
     );
   } catch (error) {
@@ -226,7 +232,7 @@ async function followRun(
   };
   const run: LastRun = { ...lastRun, result: 'Succeeded', ...timing, ...facts };
   const entry: ListedBackup = { id: lastRun.id, time: parseRunId(lastRun.id).toISOString(), completionTime, path: lastRun.path ?? `${owner.namespace}/${owner.name}/${lastRun.id}`, ...facts };
-  const backups = await listedAfterSuccess(context, backup, entry);
+  const backups = await listedAfterSuccess(context, backup, entry, pruneReportOf(outcome.result));
   return finishRun(context, backup, ready, { ...fields, lastRun: run, lastSuccessfulTime: completionTime, backups }, completed);
 }
 

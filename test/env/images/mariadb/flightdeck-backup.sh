@@ -16,6 +16,8 @@
 #   BACKUP_ID       the run's id (UTC due time, YYYYMMDDTHHMMSSZ)
 #   BACKUP_DATABASES   names, one per line; empty = every database the account sees but the system ones
 #   BACKUP_COMPRESSION gzip | zstd | none
+#   PRUNE_RUNS      optional (a PVC target): ids of this backup's runs, one per line, that retention deletes
+#                   once this run has succeeded (the operator decides; it cannot mount the volume); see prune_runs
 # restore:
 #   RESTORE_DATABASES  "from<TAB>to" lines; empty = every database of the backup under its own name
 #   RESTORE_OVERWRITE  "true" lets a restore drop a non-empty target database first
@@ -175,6 +177,66 @@ clear_leftovers() {
   done <<<"$listing"
 }
 
+# Deletes the runs PRUNE_RUNS names, called only once this run's
+# manifest.json is written: each id must be a run id, never this run's own,
+# and names a folder directly in this backup's folder. Of each, manifest.json
+# goes first and then the folder, so that a prune cut off half-way leaves a
+# folder without manifest, which is no backup (and which clear_leftovers of a
+# later run removes). A folder already gone counts as pruned. Stops at the
+# first failed deletion. Never fails the run, whose backup is complete:
+# PRUNED gets the ids deleted (a JSON array), PRUNE_ERROR why no more ("" if
+# none), and with_pruning adds both to the result line.
+PRUNED='[]'
+PRUNE_ERROR=''
+prune_runs() {
+  [[ -n "${PRUNE_RUNS:-}" ]] || return 0
+  local parent="${LOCATION%/*}" listing run refused=()
+  if ! listing="$(rclone lsf --dirs-only "$parent" 2>"$work/prune.err")"; then
+    PRUNE_ERROR="listing $parent: $(tail -c 300 "$work/prune.err" | tr '\n' ' ')"
+    return 0
+  fi
+  while IFS= read -r run; do
+    [[ -n "$run" ]] || continue
+    if [[ ! "$run" =~ ^[0-9]{8}T[0-9]{6}Z$ ]]; then
+      refused+=("$(printf '%q' "${run:0:40}") (not a run id)")
+      continue
+    fi
+    if [[ "$run" == "$BACKUP_ID" ]]; then
+      refused+=("$run (this run's own)")
+      continue
+    fi
+    if grep -qxF "$run/" <<<"$listing"; then
+      if ! rclone delete --quiet --max-depth 1 --include /manifest.json "$parent/$run" 2>"$work/prune.err"; then
+        PRUNE_ERROR="deleting $parent/$run/manifest.json: $(tail -c 300 "$work/prune.err" | tr '\n' ' ')"
+        break
+      fi
+      if ! rclone purge --quiet "$parent/$run" 2>"$work/prune.err"; then
+        PRUNE_ERROR="deleting $parent/$run (its manifest.json is gone): $(tail -c 300 "$work/prune.err" | tr '\n' ' ')"
+        break
+      fi
+      echo "flightdeck-backup: retention deleted $parent/$run" >&2
+    fi
+    PRUNED="$(jq -c --arg id "$run" '. + [$id]' <<<"$PRUNED")"
+  done <<<"$PRUNE_RUNS"
+  if ((${#refused[@]} > 0)); then
+    local why
+    why="refused to prune ${refused[*]}"
+    PRUNE_ERROR="${PRUNE_ERROR:+$PRUNE_ERROR; }$why"
+  fi
+  # The result line must fit a termination message (4 KiB).
+  PRUNE_ERROR="${PRUNE_ERROR:0:600}"
+  if [[ -n "$PRUNE_ERROR" ]]; then echo "flightdeck-backup: pruning: $PRUNE_ERROR" >&2; fi
+}
+
+# A result line (stdin) with what prune_runs did, when it had runs to prune.
+with_pruning() {
+  if [[ -z "${PRUNE_RUNS:-}" ]]; then
+    cat
+    return
+  fi
+  jq -c --argjson pruned "$PRUNED" --arg error "$PRUNE_ERROR" '. + {pruned: $pruned} + (if $error == "" then {} else {pruneError: $error} end)'
+}
+
 backup() {
   require LOCATION
   require BACKUP_ID
@@ -261,7 +323,8 @@ backup() {
   # Last: its presence is what makes the run a backup.
   printf '%s\n' "$manifest" | rclone rcat --quiet "$LOCATION/manifest.json" 2>"$work/upload.err" ||
     fail BackupFailed "writing manifest.json: $(tail -c 1500 "$work/upload.err" | tr '\n' ' ')"
-  result "$(jq -c '{result: "Completed", id, sizeBytes, sha256, gtidPosition, startTime, completionTime, databases}' <<<"$manifest")"
+  prune_runs
+  result "$(jq -c '{result: "Completed", id, sizeBytes, sha256, gtidPosition, startTime, completionTime, databases}' <<<"$manifest" | with_pruning)"
 }
 
 restore() {
@@ -576,7 +639,7 @@ physical_fetch() {
 #
 # files-backup (no database account; root with DAC_READ_SEARCH alone, so it reads every file and writes none):
 #   SOURCE_DIR      the folder to archive: the claim, mounted read-only, plus its subPath
-#   LOCATION, BACKUP_ID, BACKUP_COMPRESSION, ENCRYPTION_KEY_FILE   as for backup
+#   LOCATION, BACKUP_ID, BACKUP_COMPRESSION, ENCRYPTION_KEY_FILE, PRUNE_RUNS   as for backup
 # Writes files.tar[.gz|.zst][.enc] — a POSIX tar of SOURCE_DIR's folders,
 # regular files and symbolic links with numeric owners, modes and
 # modification times; no devices, sockets or pipes, no top-level lost+found —
@@ -686,7 +749,8 @@ files_backup() {
   # Last: its presence is what makes the run a backup.
   printf '%s\n' "$manifest" | rclone rcat --quiet "$LOCATION/manifest.json" 2>"$work/upload.err" ||
     fail BackupFailed "writing manifest.json: $(tail -c 1500 "$work/upload.err" | tr '\n' ' ')"
-  result "$(jq -c '{result: "Completed", id, sizeBytes, sha256, fileCount, contentBytes, contentSha256, startTime, completionTime}' <<<"$manifest")"
+  prune_runs
+  result "$(jq -c '{result: "Completed", id, sizeBytes, sha256, fileCount, contentBytes, contentSha256, startTime, completionTime}' <<<"$manifest" | with_pruning)"
 }
 
 # Names in folder $1, NUL-separated, but the staging folder and a top-level lost+found when $1 is the volume's top.
