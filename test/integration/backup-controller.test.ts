@@ -174,6 +174,42 @@ describe('the MySQLBackup controller', () => {
     kubectl(k(), ['delete', 'mysqlbackup', 'nightly', '-n', 'site-a', '--wait=true']);
   });
 
+  it('a MySQLRestore that waits for its MySQLBackup starts as soon as the backup, applied again, lists its stored backups', async () => {
+    assert.ok(store !== undefined);
+    const id = '20261125T030000Z';
+    const client = store.client();
+    try {
+      await client.putObject('backups', `found/site-a/later/${id}/data.sql.gz`, 'x'.repeat(20));
+      await client.putObject(
+        'backups',
+        `found/site-a/later/${id}/manifest.json`,
+        JSON.stringify({
+          formatVersion: 1, id, databases: ['site_a'], compression: 'gzip', encrypted: false, dataFile: 'data.sql.gz', sizeBytes: 20, sha256: 'f'.repeat(64),
+          gtidPosition: '', binlogPosition: ':', startTime: '2026-11-25T03:00:02Z', completionTime: '2026-11-25T03:00:04Z', tablesFromDumpSnapshot: true, tables: [],
+        }),
+      );
+    } finally {
+      client.close();
+    }
+    apply({ apiVersion: api, kind: 'MySQLRestore', metadata: { name: 'after-loss', namespace: 'site-a' }, spec: { cluster, source: { backup: { name: 'later', id } }, databases: [{ from: 'site_a', to: 'site_a' }], overwrite: true } });
+    const waiting = await eventually('BackupNotFound', () => {
+      const list = JSON.parse(kubectl(k(), ['get', 'mysqlrestore', 'after-loss', '-n', 'site-a', '-o', 'json'])) as BackupObject;
+      return list.status?.conditions?.find((c) => c.type === 'Ready' && c.reason === 'BackupNotFound');
+    });
+    assert.match(waiting.message ?? '', /MySQLBackup site-a\/later does not exist/);
+    apply({
+      apiVersion: api,
+      kind: 'MySQLBackup',
+      metadata: { name: 'later', namespace: 'site-a' },
+      spec: { cluster, databases: ['site_a'], schedule: '0 3 * * *', suspend: true, target: { s3: { endpoint: store.endpoint, bucket: 'backups', prefix: 'found', credentialsSecret: { name: 'found-creds' } } } },
+    });
+    const restoreJobs = (): JobObject[] => (JSON.parse(kubectl(k(), ['get', 'jobs', '-n', 'site-a', '-l', 'flightdeck.t7.io/restore=after-loss', '-o', 'json'])) as { items: JobObject[] }).items;
+    // Well within the 10-minute resync: the backup's listing queued the restore.
+    await eventually('the restore Job, long before a resync', () => (restoreJobs().length === 1 ? true : undefined), 20_000);
+    kubectl(k(), ['delete', 'mysqlrestore', 'after-loss', '-n', 'site-a', '--wait=true']);
+    kubectl(k(), ['delete', 'mysqlbackup', 'later', '-n', 'site-a', '--wait=true']);
+  });
+
   it('says which Secret is missing, and starts as soon as it is created', async () => {
     await eventually('database site_a', async () => ((await admin?.query<unknown[]>("SHOW DATABASES LIKE 'site_a'"))?.length === 1 ? true : undefined));
     apply({
