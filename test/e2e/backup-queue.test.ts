@@ -1,37 +1,71 @@
 // Thirty scheduled backups due in the same minute under the cluster-wide
-// limit of 2, on the local cluster: the operator installed by its chart with
-// backups.maxConcurrent 2 and backups.jitterSeconds 20 (the default 300 would
-// make the test wait five minutes for the last start), a MariaDB server under
-// an external MySQLCluster, thirty MySQLBackups to the cluster's S3 store.
+// limit of 2, on the local cluster with the operator installed by its chart
+// (test/env/operator-cluster.ts: the shared one under ./scripts/test, else
+// one node of its own), its values changed to backups.maxConcurrent 2 and
+// backups.jitterSeconds 20 (the default 300 would make the test wait five
+// minutes for the last start) and put back after; a MariaDB server under an
+// external MySQLCluster, thirty MySQLBackups to the cluster's S3 store.
 // Each run's Job is recorded from its creation (the slot taken) to its
 // Complete condition (the slot freed): never more than 2 overlap, all 30
 // complete, and the Jobs are created in queue order — jittered due time,
 // then namespace/name — with no run started while one ahead of it waited.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { apiVersion } from '../../src/api/common.ts';
 import { formatRunId } from '../../src/backup/manifest.ts';
 import { jitteredStart } from '../../src/backup/schedule.ts';
-import { e2eCluster } from '../env/cluster/shared.ts';
+import type { RunningLocalCluster } from '../env/cluster/cluster.ts';
 import { devOperatorRelease } from '../env/devcluster.ts';
 import { applyObjects, eventually, type Condition as BaseCondition } from '../env/e2e-objects.ts';
 import { chartDir, helm } from '../env/helmbuild/helm.ts';
-import { kubectl } from '../env/kubectl.ts';
-import { installOperatorByChart } from '../env/managed-cluster.ts';
+import { kubectl, kubectlResult } from '../env/kubectl.ts';
+import { operatorDeployment } from '../env/managed-cluster.ts';
+import { operatorCluster, releaseOperatorCluster, type OperatorCluster } from '../env/operator-cluster.ts';
+import { lateBackupReport } from './late-backup-report.ts';
 import { mariadbServerManifests } from './mariadb-manifests.ts';
 
-const cluster = await e2eCluster();
-const plane = cluster.controlPlane;
+let target: OperatorCluster | undefined;
+let cluster: RunningLocalCluster;
+const plane = (): RunningLocalCluster['controlPlane'] => cluster.controlPlane;
 const suffix = randomBytes(3).toString('hex');
 const namespace = `e2e-queue-${suffix}`;
 const runs = 30;
 const limit = 2;
 const jitterSeconds = 20;
 const names = Array.from({ length: runs }, (_, i) => `q-${String(i).padStart(2, '0')}`);
+/** The release's user-supplied values (`helm get values -o json`) before this file changed them; undefined until it does. */
+let valuesBefore: string | undefined;
 
 function apply(objects: readonly unknown[]): void {
-  applyObjects(plane, objects);
+  applyObjects(plane(), objects);
+}
+
+function helmOperator(args: readonly string[]): void {
+  helm(['upgrade', devOperatorRelease.name, chartDir, '--namespace', devOperatorRelease.namespace, ...args, '--wait', '--timeout=180s'], { kubeconfig: plane().kubeconfig });
+  kubectl(plane(), ['rollout', 'status', `deployment/${operatorDeployment}`, '-n', devOperatorRelease.namespace, '--timeout=180s']);
+}
+
+/**
+ * The operator as this file found it: exactly the values it had (the next
+ * file on the shared cluster expects the chart's backup limit and jitter, or
+ * its own), not merely the chart's defaults.
+ */
+function restoreOperatorValues(previous: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'backup-queue-values-'));
+  try {
+    const file = join(dir, 'values.json');
+    // `helm get values` prints null for a release installed without values.
+    writeFileSync(file, previous.trim() === 'null' ? '{}' : previous);
+    helmOperator(['--reset-values', '--values', file]);
+    const now = helm(['get', 'values', devOperatorRelease.name, '--namespace', devOperatorRelease.namespace, '--output', 'json'], { kubeconfig: plane().kubeconfig });
+    assert.deepEqual(JSON.parse(now) ?? {}, JSON.parse(previous) ?? {}, "the operator's values are those it had before");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 interface Condition extends BaseCondition {
@@ -49,11 +83,11 @@ interface JobObject {
 }
 
 function backups(): BackupObject[] {
-  return (JSON.parse(kubectl(plane, ['get', 'mysqlbackups', '-n', namespace, '-o', 'json'])) as { items: BackupObject[] }).items;
+  return (JSON.parse(kubectl(plane(), ['get', 'mysqlbackups', '-n', namespace, '-o', 'json'])) as { items: BackupObject[] }).items;
 }
 
 function jobs(): JobObject[] {
-  return (JSON.parse(kubectl(plane, ['get', 'jobs', '-n', namespace, '-l', 'flightdeck.t7.io/backup', '-o', 'json'])) as { items: JobObject[] }).items;
+  return (JSON.parse(kubectl(plane(), ['get', 'jobs', '-n', namespace, '-l', 'flightdeck.t7.io/backup', '-o', 'json'])) as { items: JobObject[] }).items;
 }
 
 function condition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
@@ -76,7 +110,40 @@ function mostAtOnce(intervals: readonly { start: number; end: number }[]): numbe
   return most;
 }
 
-describe('thirty scheduled backups in the same minute under a limit of two', () => {
+/** What the test saw of one backup while the runs went on, polled every second: for a failure's message. */
+interface Seen {
+  /** When status first said queued (ms). */
+  queuedAt?: number;
+  /** Ready reasons other than Ready, each with when it was first seen (ms). */
+  readonly notReady: Map<string, number>;
+}
+
+function offset(ms: number | undefined, from: number): string {
+  return ms === undefined ? '—' : `${((ms - from) / 1000).toFixed(1)} s`;
+}
+
+describe('thirty scheduled backups in the same minute under a limit of two', { timeout: 1_800_000 }, () => {
+  before(async () => {
+    target = await operatorCluster(1);
+    cluster = target.cluster;
+  });
+
+  after(async () => {
+    const problems: string[] = [];
+    try {
+      if (valuesBefore !== undefined) restoreOperatorValues(valuesBefore);
+    } catch (error) {
+      problems.push(`putting back the operator's values: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (target?.shared === true) {
+      // Deleted while their cluster's server still runs: each drops its Job account and its finalizer goes.
+      const deleted = kubectlResult(plane(), ['delete', 'mysqlbackups', '--all', '-n', namespace, '--ignore-not-found', '--timeout=180s']);
+      if (deleted.status !== 0) problems.push(`deleting the MySQLBackups: ${deleted.stderr.trim()}`);
+    }
+    await releaseOperatorCluster(target, [namespace]);
+    assert.deepEqual(problems, [], 'the operator is left as this file found it');
+  });
+
   it('runs a MariaDB server, the operator (limit 2, jitter 20 s) and a database', async () => {
     const rootPassword = randomBytes(12).toString('base64url');
     apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
@@ -84,13 +151,10 @@ describe('thirty scheduled backups in the same minute under a limit of two', () 
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mariadb-admin', namespace }, stringData: { username: 'root', password: rootPassword } },
       ...mariadbServerManifests({ namespace, instance: 'queue', rootPassword: { secret: 'mariadb-admin', key: 'password' } }),
     ]);
-    await installOperatorByChart(cluster);
-    helm(
-      ['upgrade', devOperatorRelease.name, chartDir, '--namespace', devOperatorRelease.namespace, '--reuse-values', '--set', `backups.maxConcurrent=${limit}`, '--set', `backups.jitterSeconds=${jitterSeconds}`, '--wait', '--timeout=180s'],
-      { kubeconfig: plane.kubeconfig },
-    );
-    kubectl(plane, ['rollout', 'status', 'deployment', '-n', devOperatorRelease.namespace, '--timeout=180s']);
-    kubectl(plane, ['rollout', 'status', 'statefulset/mariadb', '-n', namespace, '--timeout=180s']);
+    const values = helm(['get', 'values', devOperatorRelease.name, '--namespace', devOperatorRelease.namespace, '--output', 'json'], { kubeconfig: plane().kubeconfig });
+    valuesBefore = values;
+    helmOperator(['--reuse-values', '--set', `backups.maxConcurrent=${limit}`, '--set', `backups.jitterSeconds=${jitterSeconds}`]);
+    kubectl(plane(), ['rollout', 'status', 'statefulset/mariadb', '-n', namespace, '--timeout=180s']);
     const store = cluster.objectStore;
     apply([
       {
@@ -103,7 +167,7 @@ describe('thirty scheduled backups in the same minute under a limit of two', () 
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3-creds', namespace }, stringData: { AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey } },
     ]);
     await eventually('MySQLDatabase shop to be Ready', 120_000, () => {
-      const db = JSON.parse(kubectl(plane, ['get', 'mysqldatabase', 'shop', '-n', namespace, '-o', 'json'])) as { status?: { conditions?: Condition[] } };
+      const db = JSON.parse(kubectl(plane(), ['get', 'mysqldatabase', 'shop', '-n', namespace, '-o', 'json'])) as { status?: { conditions?: Condition[] } };
       return condition(db.status?.conditions, 'Ready') === undefined ? undefined : true;
     });
   });
@@ -132,10 +196,18 @@ describe('thirty scheduled backups in the same minute under a limit of two', () 
     // Watched while they run: the queue as status shows it.
     let longestQueue = 0;
     const positionsSeen = new Set<number>();
+    const seen = new Map(names.map((name): [string, Seen] => [name, { notReady: new Map() }]));
+    let highestLoad = 0;
     await eventually(`all ${runs} runs of ${runId} to end`, 1_200_000, () => {
+      highestLoad = Math.max(highestLoad, loadavg()[0] ?? 0);
+      const now = Date.now();
       const list = backups();
       for (const b of list) {
+        const record = seen.get(b.metadata.name);
+        const ready = b.status?.conditions?.find((c) => c.type === 'Ready');
+        if (record !== undefined && ready !== undefined && ready.status !== 'True' && !record.notReady.has(ready.reason ?? '')) record.notReady.set(ready.reason ?? '', now);
         if (b.status?.queued === true) {
+          if (record !== undefined) record.queuedAt ??= now;
           longestQueue = Math.max(longestQueue, b.status.queueLength ?? 0);
           if (b.status.queuePosition !== undefined) positionsSeen.add(b.status.queuePosition);
         }
@@ -158,17 +230,32 @@ describe('thirty scheduled backups in the same minute under a limit of two', () 
     assert.equal(mostAtOnce(recorded), limit, `never more than ${limit} at once, and the slots were used`);
 
     // Queue order: jittered due time, then namespace/name (what the operator sorts by).
-    const expected = [...names].sort((a, b) => {
-      const startA = jitteredStart(due, `${namespace}/${a}`, jitterSeconds).getTime();
-      const startB = jitteredStart(due, `${namespace}/${b}`, jitterSeconds).getTime();
-      return startA - startB || (a < b ? -1 : a > b ? 1 : 0);
-    });
+    const startAt = (name: string): number => jitteredStart(due, `${namespace}/${name}`, jitterSeconds).getTime();
+    const expected = [...names].sort((a, b) => startAt(a) - startAt(b) || (a < b ? -1 : a > b ? 1 : 0));
     const startOf = new Map(recorded.map((r) => [r.backup, r.start]));
+    const endOf = new Map(recorded.map((r) => [r.backup, r.end]));
+    /** Every run in queue order, from the due minute: may start, first seen queued, Job created, Job ended, and any not-Ready reasons seen. */
+    const timeline = (): string =>
+      expected
+        .map((name) => {
+          const record = seen.get(name);
+          const reasons = [...(record?.notReady ?? [])].map(([reason, at]) => `${reason} at ${offset(at, due.getTime())}`).join(', ');
+          return `  ${name}: may start ${offset(startAt(name), due.getTime())}, queued ${offset(record?.queuedAt, due.getTime())}, Job ${offset(startOf.get(name), due.getTime())} – ${offset(endOf.get(name), due.getTime())}${reasons === '' ? '' : `, not Ready: ${reasons}`}`;
+        })
+        .join('\n');
     // Creation times have whole seconds: those in one second cannot be told apart, later ones must not come first.
     for (let i = 1; i < expected.length; i++) {
-      const before = expected[i - 1] ?? '';
+      const ahead = expected[i - 1] ?? '';
       const later = expected[i] ?? '';
-      assert.ok((startOf.get(before) ?? Infinity) <= (startOf.get(later) ?? -Infinity), `${before} (ahead in the queue) started at ${new Date(startOf.get(before) ?? 0).toISOString()}, after ${later} at ${new Date(startOf.get(later) ?? 0).toISOString()}`);
+      const inOrder = (startOf.get(ahead) ?? Infinity) <= (startOf.get(later) ?? -Infinity);
+      // The report is gathered only for a failure: it reads Events and the operator's logs.
+      assert.ok(
+        inOrder,
+        inOrder
+          ? ''
+          : `${ahead} (ahead in the queue) started at ${new Date(startOf.get(ahead) ?? 0).toISOString()}, after ${later} at ${new Date(startOf.get(later) ?? 0).toISOString()}\n` +
+              `runs in queue order (times after the due minute ${due.toISOString()}):\n${timeline()}\n${lateBackupReport(plane(), namespace, ahead)}`,
+      );
     }
     // Thirty arrive within 20 s while two run at a time: most of them wait at some point.
     assert.ok(longestQueue >= runs / 3, `status showed the queue length (longest ${longestQueue})`);
@@ -178,11 +265,7 @@ describe('thirty scheduled backups in the same minute under a limit of two', () 
     const last = Math.max(...recorded.map((r) => r.end));
     const summed = recorded.reduce((sum, r) => sum + (r.end - r.start), 0);
     t.diagnostic(
-      `${runs} runs, limit ${limit}: first start ${((first - due.getTime()) / 1000).toFixed(0)} s after the due minute, makespan ${((last - first) / 1000).toFixed(0)} s against ${(summed / 1000).toFixed(0)} s of summed run time (${(summed / limit / 1000).toFixed(0)} s over ${limit} slots); longest queue shown ${longestQueue}`,
+      `${runs} runs, limit ${limit}: first start ${((first - due.getTime()) / 1000).toFixed(0)} s after the due minute, makespan ${((last - first) / 1000).toFixed(0)} s against ${(summed / 1000).toFixed(0)} s of summed run time (${(summed / limit / 1000).toFixed(0)} s over ${limit} slots); longest queue shown ${longestQueue}; load average (1 min) up to ${highestLoad.toFixed(1)} while they ran`,
     );
-  });
-
-  it('cleans up its namespace', () => {
-    kubectl(plane, ['delete', 'namespace', namespace, '--wait=false']);
   });
 });
