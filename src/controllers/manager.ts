@@ -40,7 +40,7 @@ import {
 import { BackupMetrics } from './backup/metrics.ts';
 import { backupController, runningBackupJobs } from './backup/reconcile.ts';
 import type { JobObject } from './backup/job-status.ts';
-import { BackupSlots, defaultBackupSlotSettings, type BackupSlotSettings } from './backup/slots.ts';
+import { BackupSlots, defaultBackupSlotSettings, firstPassHoldMs, type BackupSlotSettings } from './backup/slots.ts';
 import { databaseController } from './database/reconcile.ts';
 import { restoreController } from './restore/reconcile.ts';
 import { addClusterIndex, addIndexes, addPodsByNodeIndex, backupsByCluster, restoresByCluster } from './indexes.ts';
@@ -70,6 +70,8 @@ export const fieldManager = 'flightdeck-operator';
 export class Manager {
   readonly #caches: Caches;
   readonly #controllers: ReadonlyMap<string, Controller>;
+  /** The cluster-wide backup slots, shared by the database and files backup controllers. */
+  readonly #slots: BackupSlots;
   readonly #connections: ClusterConnections;
   readonly #managed: ManagedClusterState;
   readonly #events: EventRecorder;
@@ -149,6 +151,7 @@ export class Manager {
     };
     // One set of slots: database and files backups share backups.maxConcurrent.
     const slots = new BackupSlots(options.backups ?? defaultBackupSlotSettings);
+    this.#slots = slots;
     const definitions: readonly ControllerDefinition[] = [
       clusterController(this.#managed),
       databaseController,
@@ -197,6 +200,10 @@ export class Manager {
   async start(): Promise<void> {
     await Promise.all(Object.values(this.#caches).map((i: Informer<KubeObject>) => i.start()));
     this.#logger.info('caches synced');
+    // With backups already there (a restart, a new leader), the first pass
+    // over them queues every due run before any starts: else the first to ask
+    // would take a slot whatever its place. With none, nothing waits.
+    if (this.#caches.backups.list().length + this.#caches.volumeBackups.list().length > 0) this.#slots.holdUntil(Date.now() + firstPassHoldMs);
     for (const c of this.#controllers.values()) c.start();
     this.#restCompaction.start();
   }

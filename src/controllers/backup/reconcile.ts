@@ -196,6 +196,8 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
   const startAfter = schedule === undefined ? due : jitteredStart(due, key, slots.settings.jitterSeconds);
   const notBefore = retry === undefined || retry.notBefore.getTime() < startAfter.getTime() ? startAfter : retry.notBefore;
   if (notBefore.getTime() > now.getTime()) {
+    // Its place is taken now (not for a retry waiting out its delay: that would hold the queue meanwhile).
+    if (retry === undefined) slots.expect({ key, id: runId, dueAt: due, startAt: startAfter });
     await writeStatus(context, backup, { ...scheduleFields, queued: false, queuePosition: undefined }, ready);
     return { requeueAfterMs: notBefore.getTime() - now.getTime() };
   }
@@ -205,6 +207,7 @@ async function reconcileBackup(context: ControllerContext, slots: BackupSlots, b
   // never ask for a second slot or write a status without the run.
   const existing = context.caches.jobs.get(owner.namespace, jobName);
   if (existing !== undefined) {
+    slots.withdraw(key);
     const path = `${owner.namespace}/${owner.name}/${runId}`;
     const startTime = existing.metadata.creationTimestamp ?? now.toISOString();
     const source = existing.metadata.annotations?.[runSourceAnnotation];

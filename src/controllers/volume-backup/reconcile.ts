@@ -126,6 +126,7 @@ async function reconcileVolumeBackup(context: ControllerContext, slots: BackupSl
   // 6. slot
   const startAfter = schedule === undefined ? due : jitteredStart(due, key, slots.settings.jitterSeconds);
   if (startAfter.getTime() > now.getTime()) {
+    slots.expect({ key, id: runId, dueAt: due, startAt: startAfter }, 'VolumeBackup');
     await writeStatus(context, backup, { ...scheduleFields, queued: false, queuePosition: undefined }, ready);
     return { requeueAfterMs: startAfter.getTime() - now.getTime() };
   }
@@ -134,6 +135,7 @@ async function reconcileVolumeBackup(context: ControllerContext, slots: BackupSl
   // The run started already and the cached status does not say so yet: follow it, never ask for a second slot.
   const existing = context.caches.jobs.get(owner.namespace, jobName);
   if (existing !== undefined) {
+    slots.withdraw(key, 'VolumeBackup');
     const run: LastRun = { id: runId, jobName, result: 'Running', attempts: 1, startTime: existing.metadata.creationTimestamp ?? now.toISOString(), path };
     return followRun(context, slots, backup, run, ready, { ...scheduleFields, lastScheduleTime: due.toISOString(), lastRun: run, queued: false, queuePosition: undefined });
   }
