@@ -210,6 +210,18 @@ describe('the MySQLBackup controller', () => {
     kubectl(k(), ['delete', 'mysqlbackup', 'later', '-n', 'site-a', '--wait=true']);
   });
 
+  it('a MySQLBackup applied before the MySQLDatabase it names starts as soon as the database is declared', async () => {
+    apply(backup('early', ['site_early']));
+    const refusal = await eventually('DatabaseNotOwned', () => getBackup('early')?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False'));
+    assert.equal(refusal.reason, 'DatabaseNotOwned');
+    apply({ apiVersion: api, kind: 'MySQLDatabase', metadata: { name: 'early', namespace: 'site-a' }, spec: { cluster, dbName: 'site_early' } });
+    // Well within the 10-minute resync: the MySQLDatabase queued the backup.
+    await eventually('its Job, long before a resync', () => backupJobs().find((j) => j.metadata.labels['flightdeck.t7.io/backup'] === 'early'), 20_000);
+    kubectl(k(), ['delete', 'mysqlbackup', 'early', '-n', 'site-a', '--wait=true']);
+    kubectl(k(), ['delete', 'jobs', '-l', 'flightdeck.t7.io/backup=early', '-n', 'site-a']);
+    kubectl(k(), ['delete', 'mysqldatabase', 'early', '-n', 'site-a', '--wait=true']);
+  });
+
   it('says which Secret is missing, and starts as soon as it is created', async () => {
     await eventually('database site_a', async () => ((await admin?.query<unknown[]>("SHOW DATABASES LIKE 'site_a'"))?.length === 1 ? true : undefined));
     apply({

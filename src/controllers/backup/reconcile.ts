@@ -37,7 +37,7 @@ import { cleanUpRun } from './cleanup.ts';
 import { backupsToAdopt } from './found-backups.ts';
 import type { BackupMetrics } from './metrics.ts';
 import { physicalRefusal, physicalRun, runSource } from './physical-start.ts';
-import { databasesOwnedBy, scopeRefusal } from './scope.ts';
+import { databasesOwnedBy, dependentsOfNamespaceDatabases, scopeRefusal } from './scope.ts';
 import { missingSecret, waitingForSecret } from './secrets.ts';
 import type { BackupSlots } from './slots.ts';
 import { finishRun, listedAfterSuccess } from './run-end.ts';
@@ -439,6 +439,7 @@ export function backupController(slots: BackupSlots, metrics?: BackupMetrics): C
       dependentsOfCluster(caches.clusters, caches.backups, backupsByCluster),
       objectsOfRelabelledNamespace(caches.namespaces, caches.backups),
       waitingForSecret(caches.secrets, caches.backups, 'MySQLBackups'),
+      dependentsOfNamespaceDatabases(caches.databases, caches.backups, 'MySQLBackups'),
       owns(caches.jobs, 'Jobs owned by MySQLBackup', { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLBackup' }),
       // A backup Job that ends frees a slot: the waiting runs ask again, in their order.
       watches(caches.jobs, 'ended backup Jobs free a slot for waiting MySQLBackups', (_event, job, previous) =>

@@ -22,7 +22,7 @@ import { dropJobAccount, ensureJobAccount } from '../backup/account.ts';
 import { restoreJob, restoreJobName, type JobOwner } from '../backup/job.ts';
 import { jobNameLabel, jobOutcome, type JobPod } from '../backup/job-status.ts';
 import { s3ClientOf } from '../backup/prune.ts';
-import { databasesOwnedBy, scopeRefusal } from '../backup/scope.ts';
+import { databasesOwnedBy, dependentsOfNamespaceDatabases, scopeRefusal } from '../backup/scope.ts';
 import { manifestFileName } from '../../backup/manifest.ts';
 import { accessCluster, sqlFailure } from '../cluster-access.ts';
 import { splitKey, type ControllerContext, type ControllerDefinition } from '../context.ts';
@@ -226,6 +226,7 @@ export const restoreController: ControllerDefinition = {
     dependentsOfCluster(caches.clusters, caches.restores, restoresByCluster),
     objectsOfRelabelledNamespace(caches.namespaces, caches.restores),
     restoresOfBackup(caches.backups, caches.restores, 'MySQLRestores of a MySQLBackup that changed'),
+    dependentsOfNamespaceDatabases(caches.databases, caches.restores, 'MySQLRestores'),
     owns(caches.jobs, 'Jobs owned by MySQLRestore', { apiVersion: 'flightdeck.t7.io/v1', kind: 'MySQLRestore' }),
   ],
 };
