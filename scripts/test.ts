@@ -28,8 +28,10 @@ const ownClusterFiles = ['test/e2e/nodes.test.ts', 'test/e2e/storage-nodes.test.
  * E2e files left out of the suite until they pass, run by hand with
  * `node --test <file>` (each starts its own cluster), each with the reason.
  * site-restore (issue 9, a namespace deleted and re-applied, then restored):
- * passed on a cluster of its own, not yet run on the shared operator cluster
- * after the other files, where it belongs (operatorClusterFiles).
+ * fails on main — a logical MySQLBackup of a managed cluster cannot create
+ * its Job account (the manager account lacks RELOAD and BINLOG MONITOR with
+ * grant option; docs/backups.md, "Not built yet"). It passed twice with a
+ * prototype fix; once fixed it belongs in operatorClusterFiles.
  */
 const notInSuite: readonly string[] = ['test/e2e/site-restore.test.ts'];
 
