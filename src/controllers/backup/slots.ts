@@ -90,7 +90,7 @@ export class BackupSlots {
   /**
    * Run `run` of `kind` is due and may start at run.startAt: it takes its
    * place in the queue now, ahead of runs that may start later, even before
-   * it asks for a slot (or again, after a start that failed).
+   * it asks for a slot.
    */
   expect(run: QueuedRun, kind: SlotKind = 'MySQLBackup'): void {
     const key = waitingKey(kind, run.key);
