@@ -18,6 +18,7 @@ import { apiVersion } from '../../src/api/common.ts';
 import { applyObjects, conditionOf, eventually, getObject, type Condition } from '../env/e2e-objects.ts';
 import { mariadbImageName } from '../env/images/images.ts';
 import { kubectl, kubectlResult } from '../env/kubectl.ts';
+import { entryLines, volumeListingScript } from '../env/volume-listing.ts';
 import { operatorCluster, releaseOperatorCluster } from '../env/operator-cluster.ts';
 
 const site = `e2e-files-${randomBytes(3).toString('hex')}`;
@@ -67,44 +68,6 @@ touch /tmp/filled
 sleep infinity
 `;
 
-/**
- * Every entry below /data (without a top-level lost+found), in batches so
- * that a loaded node answers in seconds: stat of all entries, sha256sum of all
- * regular files, then each link's target. Apart from the backup script's own
- * description (find -printf), joined into lines by entryLines.
- */
-const listScript = `set -euo pipefail
-cd /data
-echo '== stat'
-find . -mindepth 1 \\( -path ./lost+found -prune \\) -o -print0 | xargs -0 -r stat -c '%F|%n|%s %a %u:%g %Y' --
-echo '== sha256'
-find . -mindepth 1 \\( -path ./lost+found -prune \\) -o -type f -print0 | xargs -0 -r sha256sum --
-echo '== links'
-find . -mindepth 1 -type l -print0 | while IFS= read -r -d '' p; do printf '%s|%s\\n' "$p" "$(readlink "$p")"; done
-`;
-
-/** One line per entry, sorted: for a file its size, mode, owner, modification time and sha256; for a folder its mode and owner; for a link its target. */
-function entryLines(output: string): string[] {
-  const sections = new Map<string, string[]>();
-  let current = '';
-  for (const line of output.split('\n')) {
-    if (line.startsWith('== ')) current = line.slice(3);
-    else if (line !== '') sections.set(current, [...(sections.get(current) ?? []), line]);
-  }
-  const sums = new Map((sections.get('sha256') ?? []).map((line) => [line.slice(66), line.slice(0, 64)]));
-  const targets = new Map((sections.get('links') ?? []).map((line) => [line.slice(0, line.indexOf('|')), line.slice(line.indexOf('|') + 1)]));
-  return (sections.get('stat') ?? [])
-    .map((line) => {
-      const [type = '', path = '', facts = ''] = line.split('|');
-      const [size = '', mode = '', owner = '', mtime = ''] = facts.split(' ');
-      if (type === 'symbolic link') return `l\t${path}\t${targets.get(path) ?? '?'}`;
-      if (type === 'directory') return `d\t${path}\t${mode} ${owner}`;
-      if (type.startsWith('regular')) return `f\t${path}\t${size} ${mode} ${owner} ${mtime}\t${sums.get(path) ?? '?'}`;
-      return `other\t${path}`;
-    })
-    .sort();
-}
-
 function pod(name: string, claimName: string, script: string, options: { readOnly?: boolean; keepRunning?: boolean } = {}): unknown {
   return {
     apiVersion: 'v1',
@@ -144,7 +107,7 @@ async function inPod(claimName: string, script: string, readOnly = true): Promis
   return output;
 }
 
-const listing = async (claimName: string): Promise<string[]> => entryLines(await inPod(claimName, listScript));
+const listing = async (claimName: string): Promise<string[]> => entryLines(await inPod(claimName, volumeListingScript));
 
 function claim(name: string): unknown {
   return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: site }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
