@@ -25,6 +25,11 @@ type RestoreNamingBackup = KubeObject & {
   readonly status?: { readonly conditions?: readonly { readonly type: string; readonly status: string }[] };
 };
 
+/** Whether a restore (MySQLRestore, VolumeRestore) has ended: Complete or Failed. It runs once. */
+export function restoreEnded(restore: { readonly status?: { readonly conditions?: readonly { readonly type: string; readonly status: string }[] } }): boolean {
+  return (restore.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+}
+
 /**
  * Queues the restores that name a backup object when it changes: one that
  * waits for it (BackupNotFound: not there yet, or no complete backup listed,
@@ -35,7 +40,7 @@ export function restoresOfBackup<B extends KubeObject, R extends RestoreNamingBa
   return watches(backups, what, (_event, backup) =>
     restores
       .list(backup.metadata.namespace)
-      .filter((r) => r.spec.source.backup?.name === backup.metadata.name && !(r.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'))
+      .filter((r) => r.spec.source.backup?.name === backup.metadata.name && !restoreEnded(r))
       .map(keyOf),
   );
 }

@@ -8,7 +8,7 @@
 //   6. follow         (the Job's end: Complete with what was restored, or Failed with the script's reason; account dropped)
 // A non-empty target without overwrite is refused by the Job's script before
 // it changes anything (TargetNotEmpty), and shows here as Failed.
-import { chooseBackup, restoresOfBackup } from './chosen-backup.ts';
+import { chooseBackup, restoreEnded, restoresOfBackup } from './chosen-backup.ts';
 import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { BackupTarget } from '../../api/backup-target.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
@@ -50,10 +50,6 @@ function statusFields(restore: MySQLRestore): Record<string, unknown> {
   return { ...(restore.status ?? {}) };
 }
 
-function ended(restore: MySQLRestore): boolean {
-  return (restore.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-}
-
 /** The backup to restore, or why it cannot be found (yet). */
 function resolveSource(context: ControllerContext, restore: MySQLRestore): ResolvedSource | Readiness {
   const namespace = restore.metadata.namespace ?? 'default';
@@ -85,7 +81,7 @@ export async function reconcileRestore(context: ControllerContext, key: string):
   const { namespace, name } = splitKey(key);
   const restore = context.caches.restores.get(namespace, name);
   // 1. ended
-  if (restore === undefined || ended(restore) || restore.metadata.deletionTimestamp !== undefined) return undefined;
+  if (restore === undefined || restoreEnded(restore) || restore.metadata.deletionTimestamp !== undefined) return undefined;
   const owner = ownerOf(restore);
   const fields = statusFields(restore);
   const wait = async (readiness: Readiness): Promise<ReconcileOutcome> => {

@@ -7,7 +7,7 @@
 //   5. follow  (the Job's end: Complete with the files restored and whether they match the backup, or Failed with the script's reason)
 // A non-empty target folder without overwrite is refused by the Job's script
 // before it changes anything (TargetNotEmpty), and shows here as Failed.
-import { chooseBackup, restoresOfBackup } from '../restore/chosen-backup.ts';
+import { chooseBackup, restoreEnded, restoresOfBackup } from '../restore/chosen-backup.ts';
 import { elapsedSeconds } from '../../backup/elapsed.ts';
 import type { BackupTarget } from '../../api/backup-target.ts';
 import { defaultMariadbImage } from '../../api/mysqlcluster.ts';
@@ -37,10 +37,6 @@ function ownerOf(restore: VolumeRestore): JobOwner {
   return { kind: 'VolumeRestore', name: restore.metadata.name, namespace: restore.metadata.namespace ?? 'default', uid: restore.metadata.uid ?? '' };
 }
 
-function ended(restore: VolumeRestore): boolean {
-  return (restore.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-}
-
 /** The backup to restore, or why it cannot be found (yet). */
 function resolveSource(context: ControllerContext, restore: VolumeRestore): ResolvedSource | Readiness {
   const namespace = restore.metadata.namespace ?? 'default';
@@ -64,7 +60,7 @@ export async function reconcileVolumeRestore(context: ControllerContext, key: st
   const { namespace, name } = splitKey(key);
   const restore = context.caches.volumeRestores.get(namespace, name);
   // 1. ended
-  if (restore === undefined || ended(restore) || restore.metadata.deletionTimestamp !== undefined) return undefined;
+  if (restore === undefined || restoreEnded(restore) || restore.metadata.deletionTimestamp !== undefined) return undefined;
   const owner = ownerOf(restore);
   const fields: Record<string, unknown> = { ...(restore.status ?? {}) };
   const wait = async (readiness: Readiness): Promise<ReconcileOutcome> => {
