@@ -25,18 +25,6 @@ type Tier = keyof typeof tiers;
 const ownClusterFiles = ['test/e2e/nodes.test.ts', 'test/e2e/storage-nodes.test.ts'];
 
 /**
- * E2e files left out of the suite until they pass, run by hand with
- * `node --test <file>` (each starts its own cluster), each with the reason.
- * site-restore (issue 9, a namespace deleted and re-applied, then restored):
- * fails on main — a logical MySQLBackup of a managed cluster cannot create
- * its Job account (the manager account lacks RELOAD and BINLOG MONITOR with
- * grant option; docs/backups.md, "Not built yet"). It passed twice with a
- * prototype fix; once fixed it belongs in operatorClusterFiles.
- */
-const notInSuite: readonly string[] = ['test/e2e/site-restore.test.ts'];
-
-
-/**
  * E2e files that share one three-node cluster with the operator installed by
  * its chart (test/env/operator-cluster.ts), one file at a time, after the
  * own-cluster ones: the managed clusters' and the backups'.
@@ -51,6 +39,7 @@ const operatorClusterFiles = [
   'test/e2e/physical-backup.test.ts',
   'test/e2e/backup-interrupted.test.ts',
   'test/e2e/backup-queue.test.ts',
+  'test/e2e/site-restore.test.ts',
 ];
 
 function run(label: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
@@ -79,7 +68,6 @@ async function main(requested: readonly string[]): Promise<number> {
   }
   const files = selected
     .flatMap((tier) => tiers[tier].flatMap((pattern) => globSync(pattern, { cwd: repoRoot })))
-    .filter((f) => !notInSuite.some((name) => f.endsWith(name)))
     .sort();
 
   const env = { ...process.env };

@@ -18,21 +18,22 @@ export function jobAccountName(uidHash: string): string {
 /**
  * A consistent dump of `databases`, nothing more on them: SELECT for rows,
  * SHOW VIEW, TRIGGER and EVENT for their definitions, LOCK TABLES for the
- * non-transactional tables --single-transaction still locks. Globally only
- * what records the dump's position in the binary log: RELOAD (the brief
- * FLUSH TABLES WITH READ LOCK of --master-data) and BINLOG MONITOR (SHOW
- * MASTER STATUS, BINLOG_GTID_POS); neither reads or changes any data.
+ * non-transactional tables --single-transaction still locks. Nothing on
+ * *.*: MariaDB tells every session the binary log position of its own
+ * snapshot (Binlog_snapshot_file and _position), so `--master-data` with
+ * `--single-transaction` records the position without FLUSH TABLES WITH
+ * READ LOCK (RELOAD) or SHOW MASTER STATUS (BINLOG MONITOR), and
+ * BINLOG_GTID_POS needs no privilege (measured on 10.11). A global grant
+ * would also have to come from an account holding it with grant option,
+ * which the manager account of a managed cluster must not.
  */
 export function backupGrants(databases: readonly string[]): Grant[] {
-  return [
-    ...databases.map((database) => ({
-      database: validate(databaseName, database),
-      table: '*',
-      privileges: ['SELECT', 'SHOW VIEW', 'TRIGGER', 'EVENT', 'LOCK TABLES'],
-      withGrantOption: false,
-    })),
-    { database: '*', table: '*', privileges: ['RELOAD', 'BINLOG MONITOR'], withGrantOption: false },
-  ];
+  return databases.map((database) => ({
+    database: validate(databaseName, database),
+    table: '*',
+    privileges: ['SELECT', 'SHOW VIEW', 'TRIGGER', 'EVENT', 'LOCK TABLES'],
+    withGrantOption: false,
+  }));
 }
 
 /** A load into `databases` (created, or dropped first under overwrite): every privilege on them, none elsewhere. */

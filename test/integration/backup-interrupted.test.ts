@@ -172,7 +172,6 @@ before(async () => {
   `);
   await admin.query('CREATE USER backup_big@? IDENTIFIED BY ?', ['127.0.0.1', password]);
   await admin.query("GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON `big`.* TO backup_big@'127.0.0.1'");
-  await admin.query("GRANT RELOAD, BINLOG MONITOR ON *.* TO backup_big@'127.0.0.1'");
   await admin.query('CREATE USER restore_big@? IDENTIFIED BY ?', ['127.0.0.1', password]);
   await admin.query("GRANT ALL ON `big_restored`.* TO restore_big@'127.0.0.1'");
 });

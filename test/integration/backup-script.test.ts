@@ -111,7 +111,6 @@ before(async () => {
   // The accounts the operator would make: read-only on shop for the backup, all on the target for the restore.
   await conn.query('CREATE USER backup_shop@? IDENTIFIED BY ?', ['127.0.0.1', backupPassword]);
   await conn.query("GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON `shop`.* TO backup_shop@'127.0.0.1'");
-  await conn.query("GRANT RELOAD, BINLOG MONITOR ON *.* TO backup_shop@'127.0.0.1'");
   await conn.query('CREATE USER restore_shop@? IDENTIFIED BY ?', ['127.0.0.1', restorePassword]);
   await conn.query("GRANT ALL ON `shop_restored`.* TO restore_shop@'127.0.0.1'");
 });
