@@ -11,20 +11,16 @@
 // then namespace/name — with no run started while one ahead of it waited.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { apiVersion } from '../../src/api/common.ts';
 import { formatRunId } from '../../src/backup/manifest.ts';
 import { jitteredStart } from '../../src/backup/schedule.ts';
 import type { RunningLocalCluster } from '../env/cluster/cluster.ts';
-import { devOperatorRelease } from '../env/devcluster.ts';
 import { applyObjects, eventually, type Condition as BaseCondition } from '../env/e2e-objects.ts';
-import { chartDir, helm } from '../env/helmbuild/helm.ts';
 import { kubectl, kubectlResult } from '../env/kubectl.ts';
-import { operatorDeployment } from '../env/managed-cluster.ts';
 import { operatorCluster, releaseOperatorCluster, type OperatorCluster } from '../env/operator-cluster.ts';
+import { restoreOperatorValues, setOperatorValues } from '../env/operator-values.ts';
 import { lateBackupReport } from './late-backup-report.ts';
 import { mariadbServerManifests } from './mariadb-manifests.ts';
 
@@ -42,30 +38,6 @@ let valuesBefore: string | undefined;
 
 function apply(objects: readonly unknown[]): void {
   applyObjects(plane(), objects);
-}
-
-function helmOperator(args: readonly string[]): void {
-  helm(['upgrade', devOperatorRelease.name, chartDir, '--namespace', devOperatorRelease.namespace, ...args, '--wait', '--timeout=180s'], { kubeconfig: plane().kubeconfig });
-  kubectl(plane(), ['rollout', 'status', `deployment/${operatorDeployment}`, '-n', devOperatorRelease.namespace, '--timeout=180s']);
-}
-
-/**
- * The operator as this file found it: exactly the values it had (the next
- * file on the shared cluster expects the chart's backup limit and jitter, or
- * its own), not merely the chart's defaults.
- */
-function restoreOperatorValues(previous: string): void {
-  const dir = mkdtempSync(join(tmpdir(), 'backup-queue-values-'));
-  try {
-    const file = join(dir, 'values.json');
-    // `helm get values` prints null for a release installed without values.
-    writeFileSync(file, previous.trim() === 'null' ? '{}' : previous);
-    helmOperator(['--reset-values', '--values', file]);
-    const now = helm(['get', 'values', devOperatorRelease.name, '--namespace', devOperatorRelease.namespace, '--output', 'json'], { kubeconfig: plane().kubeconfig });
-    assert.deepEqual(JSON.parse(now) ?? {}, JSON.parse(previous) ?? {}, "the operator's values are those it had before");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 interface Condition extends BaseCondition {
@@ -131,7 +103,7 @@ describe('thirty scheduled backups in the same minute under a limit of two', { t
   after(async () => {
     const problems: string[] = [];
     try {
-      if (valuesBefore !== undefined) restoreOperatorValues(valuesBefore);
+      if (valuesBefore !== undefined) restoreOperatorValues(plane(), valuesBefore);
     } catch (error) {
       problems.push(`putting back the operator's values: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -151,9 +123,7 @@ describe('thirty scheduled backups in the same minute under a limit of two', { t
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mariadb-admin', namespace }, stringData: { username: 'root', password: rootPassword } },
       ...mariadbServerManifests({ namespace, instance: 'queue', rootPassword: { secret: 'mariadb-admin', key: 'password' } }),
     ]);
-    const values = helm(['get', 'values', devOperatorRelease.name, '--namespace', devOperatorRelease.namespace, '--output', 'json'], { kubeconfig: plane().kubeconfig });
-    valuesBefore = values;
-    helmOperator(['--reuse-values', '--set', `backups.maxConcurrent=${limit}`, '--set', `backups.jitterSeconds=${jitterSeconds}`]);
+    valuesBefore = setOperatorValues(plane(), { 'backups.maxConcurrent': limit, 'backups.jitterSeconds': jitterSeconds });
     kubectl(plane(), ['rollout', 'status', 'statefulset/mariadb', '-n', namespace, '--timeout=180s']);
     const store = cluster.objectStore;
     apply([
