@@ -6,6 +6,7 @@
 // The triggers the controllers share are built from these rules here.
 import { isDeepStrictEqual } from 'node:util';
 import type { MySQLCluster } from '../api/mysqlcluster.ts';
+import type { MySQLDatabase } from '../api/mysqldatabase.ts';
 import type { Informer, InformerEvent, KubeObject } from '../runtime/informer.ts';
 import { sameLabels } from '../runtime/labels.ts';
 import { watches, type Trigger } from '../runtime/triggers.ts';
@@ -82,4 +83,18 @@ export function secretChangeMatters(event: InformerEvent, secret: SecretObject, 
 
 function writtenByOperator(secret: SecretObject): boolean {
   return Object.entries(managedByLabel).every(([key, value]) => secret.metadata.labels?.[key] === value);
+}
+
+/**
+ * Queues the objects of `informer` (MySQLBackups, MySQLRestores) in the
+ * namespace of a MySQLDatabase that appears or whose spec changes: the
+ * tenancy rule of backups and restores (backup/scope.ts) may now let them
+ * go on (DatabaseNotOwned). Not only
+ * those whose status says so: one applied just before its MySQLDatabase (as
+ * a Velero restore orders them) may not have written that status yet.
+ */
+export function dependentsOfNamespaceDatabases<T extends KubeObject>(databases: Informer<MySQLDatabase>, informer: Informer<T>, what: string): Trigger {
+  return watches(databases, `${what} of the namespace of a MySQLDatabase that appeared or changed`, (event, db, previous) =>
+    event === 'add' || previous?.metadata.generation !== db.metadata.generation ? informer.list(db.metadata.namespace).map(keyOf) : [],
+  );
 }

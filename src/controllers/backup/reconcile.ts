@@ -28,7 +28,7 @@ import { accessCluster, sqlFailure, type ClusterAccess } from '../cluster-access
 import { keyOf, splitKey, type Caches, type ControllerContext, type ControllerDefinition } from '../context.ts';
 import { writeStatus, type Readiness } from '../status.ts';
 import { backupsByCluster } from '../indexes.ts';
-import { dependentsOfCluster, objectsOfRelabelledNamespace, ownChanges } from '../worth-reconciling.ts';
+import { dependentsOfCluster, dependentsOfNamespaceDatabases, objectsOfRelabelledNamespace, ownChanges } from '../worth-reconciling.ts';
 import { dropJobAccount, ensureJobAccount } from './account.ts';
 import { backupJob, backupJobName, runSourceAnnotation, takesBackupSlot, type JobOwner } from './job.ts';
 import { jobNameLabel, jobOutcome, type JobObject, type JobPod, type ScriptResult } from './job-status.ts';
@@ -37,7 +37,7 @@ import { cleanUpRun } from './cleanup.ts';
 import { backupsToAdopt } from './found-backups.ts';
 import type { BackupMetrics } from './metrics.ts';
 import { physicalRefusal, physicalRun, runSource } from './physical-start.ts';
-import { databasesOwnedBy, dependentsOfNamespaceDatabases, scopeRefusal } from './scope.ts';
+import { databasesOwnedBy, scopeRefusal } from './scope.ts';
 import { missingSecret, waitingForSecret } from './secrets.ts';
 import type { BackupSlots } from './slots.ts';
 import { finishRun, listedAfterSuccess } from './run-end.ts';

@@ -1,15 +1,11 @@
 // Which databases a backup or restore in a namespace may touch: the tenancy
 // rule of issue 9. A namespace other than the cluster's may name only
 // databases that MySQLDatabase objects in that namespace own; a whole-cluster
-// backup (no databases named) only from the cluster's own namespace. And
-// what queues a backup or restore again when that rule's input changes.
+// backup (no databases named) only from the cluster's own namespace.
 import type { MySQLDatabase } from '../../api/mysqldatabase.ts';
 import { databaseIntent, type ClusterKey } from '../../api/normalize.ts';
 import type { Readiness } from '../status.ts';
 import { notOwnedViolation } from '../tenancy.ts';
-import type { Informer, KubeObject } from '../../runtime/informer.ts';
-import { watches, type Trigger } from '../../runtime/triggers.ts';
-import { keyOf } from '../context.ts';
 
 /** dbName of every MySQLDatabase in `databases` that points at `cluster` and whose spec reads. */
 export function databasesOwnedBy(databases: readonly MySQLDatabase[], cluster: ClusterKey): Set<string> {
@@ -54,17 +50,4 @@ export function scopeRefusal(question: ScopeQuestion): Readiness | undefined {
     reason: 'DatabaseNotOwned',
     message: `may not ${question.what} ${foreign.map((db) => notOwnedViolation(db, namespace)).join('; ')} (on MySQLCluster ${cluster.namespace}/${cluster.name})`,
   };
-}
-
-/**
- * Queues the objects of `informer` (MySQLBackups, MySQLRestores) in the
- * namespace of a MySQLDatabase that appears or whose spec changes: the
- * tenancy rule above may now let them go on (DatabaseNotOwned). Not only
- * those whose status says so: one applied just before its MySQLDatabase (as
- * a Velero restore orders them) may not have written that status yet.
- */
-export function dependentsOfNamespaceDatabases<T extends KubeObject>(databases: Informer<MySQLDatabase>, informer: Informer<T>, what: string): Trigger {
-  return watches(databases, `${what} of the namespace of a MySQLDatabase that appeared or changed`, (event, db, previous) =>
-    event === 'add' || previous?.metadata.generation !== db.metadata.generation ? informer.list(db.metadata.namespace).map(keyOf) : [],
-  );
 }

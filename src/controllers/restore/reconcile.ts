@@ -22,13 +22,13 @@ import { dropJobAccount, ensureJobAccount } from '../backup/account.ts';
 import { restoreJob, restoreJobName, type JobOwner } from '../backup/job.ts';
 import { jobNameLabel, jobOutcome, type JobPod } from '../backup/job-status.ts';
 import { s3ClientOf } from '../backup/prune.ts';
-import { databasesOwnedBy, dependentsOfNamespaceDatabases, scopeRefusal } from '../backup/scope.ts';
+import { databasesOwnedBy, scopeRefusal } from '../backup/scope.ts';
 import { manifestFileName } from '../../backup/manifest.ts';
 import { accessCluster, sqlFailure } from '../cluster-access.ts';
 import { splitKey, type ControllerContext, type ControllerDefinition } from '../context.ts';
 import { writeStatus, type Readiness } from '../status.ts';
 import { restoresByCluster } from '../indexes.ts';
-import { dependentsOfCluster, objectsOfRelabelledNamespace, ownChanges } from '../worth-reconciling.ts';
+import { dependentsOfCluster, dependentsOfNamespaceDatabases, objectsOfRelabelledNamespace, ownChanges } from '../worth-reconciling.ts';
 
 const followUpMs = 30_000;
 
