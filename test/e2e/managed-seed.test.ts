@@ -161,6 +161,8 @@ describe('managed cluster: replicas seeded from a copy', { timeout: 1_800_000 },
     assert.match(log, new RegExp(`seeded from ${name}-0\\.${name}-instances at GTID position \\S+ in \\d+s`));
     // Instance 0 of a new cluster is initialised, not seeded.
     assert.match(seedLog(`${name}-0`), /the entrypoint initialises it/);
+    // mysql.user is a view owned by mariadb.sys, which initialisation keeps (rootSql fails on error 1449).
+    for (const pod of [`${name}-0`, `${name}-1`]) assert.match(rootSql(pod, "SELECT COUNT(*) FROM mysql.user WHERE User = 'flightdeck_manager'"), /^1$/, pod);
   });
 
   it('with the writer\'s binary logs purged, readerCount 1 → 2 seeds the new reader from a copy while writes run; it holds exactly the writer\'s data and replicates on', async () => {

@@ -49,9 +49,11 @@ if [ ! -d "$datadir/mysql" ]; then
   quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/\\\\/\\\\\\\\/g; s/'/\\\\'/g")"; }
   {
     echo "SET sql_log_bin = 0;"
-    # Only root@localhost is kept of what mariadb-install-db made (it also
-    # names this container's host name, which means nothing in a pod).
-    echo "DELETE FROM mysql.global_priv WHERE NOT (User = 'root' AND Host = 'localhost');"
+    # Of what mariadb-install-db made, only root@localhost and mariadb.sys
+    # are kept (it also names this container's host name, which means
+    # nothing in a pod). mariadb.sys owns the mysql.user view: without it
+    # every SELECT on mysql.user fails with error 1449.
+    echo "DELETE FROM mysql.global_priv WHERE Host <> 'localhost' OR User NOT IN ('root', 'mariadb.sys');"
     echo "FLUSH PRIVILEGES;"
     echo "CREATE USER 'root'@'%' IDENTIFIED BY $(quote "$root_password");"
     echo "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;"
