@@ -198,6 +198,22 @@ describe('flightdeck-backup to a PVC-like directory', () => {
     assert.deepEqual(await tableFacts('shop_restored'), await tableFacts('shop'));
   });
 
+  it('with no mapping restores every database under its own name, unfiltered, and verifies it', async () => {
+    const { server, admin } = started();
+    const backedUp = await tableFacts('shop');
+    await admin.query("INSERT INTO shop.orders (customer, total) VALUES ('after the backup', 1)");
+    await admin.query('CREATE TABLE shop.after_backup (id INT PRIMARY KEY)');
+    const run = await runScript('restore', {
+      ...connectionEnv(server.adminUser, server.adminPassword),
+      ...localTarget,
+      LOCATION: location,
+      RESTORE_OVERWRITE: 'true',
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.result.verified, true, JSON.stringify(run.result));
+    assert.deepEqual(await tableFacts('shop'), backedUp, 'shop is as it was backed up, the later table gone');
+  });
+
   it('refuses a tampered object before touching the database', async () => {
     const tamperedDir = join(store, 'site-a/nightly/tampered');
     mkdirSync(tamperedDir, { recursive: true });

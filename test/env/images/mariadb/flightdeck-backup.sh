@@ -32,7 +32,10 @@ umask 077
 
 manifestFormat=1
 work="$(mktemp -d "${TMPDIR:-/tmp}/flightdeck-backup.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+# Sessions reading table facts in the background (start_table_facts); a run
+# that fails while they read stops them.
+facts_pids=()
+trap 'if ((${#facts_pids[@]} > 0)); then kill "${facts_pids[@]}" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
 # The result for the operator: one JSON line on stdout and in RESULT_FILE.
 result() {
@@ -89,37 +92,101 @@ tables_of() {
           WHERE TABLE_SCHEMA = $(literal "$1") AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME" | decode_lines
 }
 
-# Row count and CHECKSUM TABLE of every base table of the given databases, as a
-# JSON array, read in one consistent snapshot; BINLOG_SNAPSHOT gets the binary
-# log coordinates of that snapshot ("" without a binary log).
-table_facts() {
-  local db table names=() query="START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;
+# Row counts and CHECKSUM TABLE values ("table facts") of base tables. A
+# session reads its tables in one consistent snapshot, in the background,
+# into $work/facts.N (its binary log coordinates first, "" without a binary
+# log; then a count line and a checksum line per table), the names it read
+# into $work/facts.N.names (NUL-separated database, table pairs). A backup
+# starts its one session before the dump and so pays for it while gzip
+# works; a restore spreads the tables over a session per core, since nothing
+# else runs then. finish_table_facts waits for them all.
+facts_sessions=0
+
+# start_table_facts DB TABLE [DB TABLE …]: one more session over those tables.
+start_table_facts() {
+  local n=$facts_sessions query="START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;
 SELECT CONCAT(IFNULL(MAX(IF(VARIABLE_NAME = 'BINLOG_SNAPSHOT_FILE', VARIABLE_VALUE, NULL)), ''), ':',
               IFNULL(MAX(IF(VARIABLE_NAME = 'BINLOG_SNAPSHOT_POSITION', VARIABLE_VALUE, NULL)), ''))
   FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME IN ('BINLOG_SNAPSHOT_FILE', 'BINLOG_SNAPSHOT_POSITION');"
-  for db in "$@"; do
-    while IFS= read -r table; do
-      [[ -n "$table" ]] || continue
-      names+=("$db" "$table")
-      query+="
-SELECT COUNT(*) FROM $(identifier "$db").$(identifier "$table");
-CHECKSUM TABLE $(identifier "$db").$(identifier "$table");"
-    done < <(tables_of "$db")
+  : >"$work/facts.$n.names"
+  while (($# >= 2)); do
+    printf '%s\0%s\0' "$1" "$2" >>"$work/facts.$n.names"
+    query+="
+SELECT COUNT(*) FROM $(identifier "$1").$(identifier "$2");
+CHECKSUM TABLE $(identifier "$1").$(identifier "$2");"
+    shift 2
   done
   query+=$'\nCOMMIT;'
-  printf '%s\n' "$query" | sql >"$work/facts" 2>"$work/facts.err" ||
-    fail CountingFailed "counting rows and checksums: $(tail -c 1500 "$work/facts.err" | tr '\n' ' ')"
-  local lines=()
-  mapfile -t lines <"$work/facts"
-  BINLOG_SNAPSHOT="${lines[0]:-:}"
-  local i=0 facts='[]' rows checksum
-  while ((i < ${#names[@]})); do
-    rows="${lines[1 + i]}"
-    checksum="${lines[2 + i]##*$'\t'}"
-    facts="$(jq -c --arg database "${names[i]}" --arg table "${names[i + 1]}" --arg rows "$rows" --arg checksum "$checksum" \
-      '. + [{database: $database, table: $table, rows: ($rows | tonumber), checksum: $checksum}]' <<<"$facts")"
-    i=$((i + 2))
+  printf '%s\n' "$query" >"$work/facts.$n.sql"
+  # The client itself in the background (not a pipeline), so that $! is its pid for the EXIT trap.
+  mariadb "${client[@]}" --batch --skip-column-names <"$work/facts.$n.sql" >"$work/facts.$n" 2>"$work/facts.$n.err" &
+  facts_pids+=($!)
+  facts_sessions=$((n + 1))
+}
+
+# Base tables of the given databases as "DB TABLE" argument pairs in TABLE_PAIRS.
+list_tables() {
+  local db table
+  TABLE_PAIRS=()
+  for db in "$@"; do
+    while IFS= read -r table; do
+      if [[ -n "$table" ]]; then TABLE_PAIRS+=("$db" "$table"); fi
+    done < <(tables_of "$db")
   done
+}
+
+# Starts sessions over the base tables of the given databases, one per core
+# (at most 4): largest table first, each onto the session with the fewest
+# bytes so far.
+start_spread_table_facts() {
+  local cores sessions i best size db table pairs=()
+  cores="$(nproc 2>/dev/null || echo 1)"
+  sessions=$((cores < 4 ? cores : 4))
+  local bytes=()
+  for ((i = 0; i < sessions; i++)); do
+    bytes[i]=0
+    : >"$work/spread.$i"
+  done
+  while IFS=$'\t' read -r size db table; do
+    best=0
+    for ((i = 1; i < sessions; i++)); do
+      if ((bytes[i] < bytes[best])); then best=$i; fi
+    done
+    bytes[best]=$((bytes[best] + size))
+    printf '%s\0%s\0' "$(printf '%s' "$db" | base64 -d)" "$(printf '%s' "$table" | base64 -d)" >>"$work/spread.$best"
+  done < <(for db in "$@"; do
+    sql -e "SELECT DATA_LENGTH + INDEX_LENGTH, REPLACE(TO_BASE64(TABLE_SCHEMA), '\n', ''), REPLACE(TO_BASE64(TABLE_NAME), '\n', '')
+            FROM information_schema.TABLES WHERE TABLE_SCHEMA = $(literal "$db") AND TABLE_TYPE = 'BASE TABLE'"
+  done | sort -t $'\t' -k1,1nr)
+  for ((i = 0; i < sessions; i++)); do
+    mapfile -d '' -t pairs <"$work/spread.$i"
+    if ((${#pairs[@]} > 0)); then start_table_facts "${pairs[@]}"; fi
+  done
+}
+
+# Waits for every session; TABLE_FACTS gets the facts as a JSON array,
+# BINLOG_SNAPSHOT the first session's coordinates.
+finish_table_facts() {
+  local n pid
+  for n in "${!facts_pids[@]}"; do
+    pid="${facts_pids[n]}"
+    wait "$pid" || fail CountingFailed "counting rows and checksums: $(tail -c 1500 "$work/facts.$n.err" | tr '\n' ' ')"
+  done
+  local facts='[]' lines names i rows checksum
+  BINLOG_SNAPSHOT=""
+  for ((n = 0; n < facts_sessions; n++)); do
+    mapfile -t lines <"$work/facts.$n"
+    mapfile -d '' -t names <"$work/facts.$n.names"
+    if ((n == 0)); then BINLOG_SNAPSHOT="${lines[0]:-:}"; fi
+    for ((i = 0; i < ${#names[@]}; i += 2)); do
+      rows="${lines[1 + i]}"
+      checksum="${lines[2 + i]##*$'\t'}"
+      facts="$(jq -c --arg database "${names[i]}" --arg table "${names[i + 1]}" --arg rows "$rows" --arg checksum "$checksum" \
+        '. + [{database: $database, table: $table, rows: ($rows | tonumber), checksum: $checksum}]' <<<"$facts")"
+    done
+  done
+  facts_pids=()
+  facts_sessions=0
   TABLE_FACTS="$facts"
 }
 
@@ -275,6 +342,10 @@ backup() {
   if [[ "$(sql -e 'SELECT @@log_bin')" == 1 ]]; then position_options=(--master-data=2); fi
 
   clear_leftovers
+  # The facts are read while the dump runs: both snapshots start together,
+  # and the server's checksums overlap the single-threaded compression.
+  list_tables "${databases[@]}"
+  start_table_facts "${TABLE_PAIRS[@]}"
   local data="data.sql$extension"
   mkfifo "$work/to-sha256" "$work/to-size" "$work/to-header"
   sha256sum <"$work/to-sha256" | cut -d' ' -f1 >"$work/sha256" &
@@ -303,7 +374,7 @@ backup() {
     gtid="$(sql -e "SELECT IFNULL(BINLOG_GTID_POS($(literal "$file"), $((position))), '')")" ||
       fail BackupFailed "reading the GTID position of $binlog"
   fi
-  table_facts "${databases[@]}"
+  finish_table_facts
   # The counts are the dump's when both snapshots saw the same binary log
   # position; otherwise writes may have come between the two.
   local same_snapshot=false
@@ -358,12 +429,12 @@ restore() {
     while IFS= read -r from; do target_of["$from"]="$from"; done < <(jq -r '.databases[]' <<<"$manifest")
   fi
 
-  # Download and verify before touching any database.
-  rclone copyto --quiet "$LOCATION/$data" "$work/$data" 2>"$work/download.err" ||
+  # Download and verify before touching any database; the hash is taken as the bytes arrive.
+  rclone cat "$LOCATION/$data" 2>"$work/download.err" | tee "$work/$data" | sha256sum | cut -d' ' -f1 >"$work/sha256" ||
     fail BackupNotFound "cannot download $data: $(tail -c 800 "$work/download.err" | tr '\n' ' ')"
   local expected actual
   expected="$(jq -r .sha256 <<<"$manifest")"
-  actual="$(sha256sum "$work/$data" | cut -d' ' -f1)"
+  actual="$(cat "$work/sha256")"
   [[ "$actual" == "$expected" ]] || fail ChecksumMismatch "$data has sha256 $actual, the manifest says $expected"
 
   # A target with tables is refused unless overwrite; with it, dropped first.
@@ -384,10 +455,16 @@ restore() {
   # and USE lines of its own (row data never starts a line: mariadb-dump
   # escapes newlines in values); these are renamed, and the sections of
   # databases not asked for are left out.
-  local mapping=""
-  for from in "${!target_of[@]}"; do mapping+="$(identifier "$from")"$'\t'"$(identifier "${target_of[$from]}")"$'\n'; done
+  # Every database of the backup under its own name needs no renaming (and
+  # saves the filter's pass over the dump).
+  local mapping="" renamed=false
+  for from in "${!target_of[@]}"; do
+    mapping+="$(identifier "$from")"$'\t'"$(identifier "${target_of[$from]}")"$'\n'
+    if [[ "${target_of[$from]}" != "$from" ]]; then renamed=true; fi
+  done
+  if ((${#target_of[@]} != $(jq '.databases | length' <<<"$manifest"))); then renamed=true; fi
   export FLIGHTDECK_MAPPING="$mapping"
-  cipher -d <"$work/$data" | decompressor "$compression" | awk '
+  cipher -d <"$work/$data" | decompressor "$compression" | if [[ "$renamed" == false ]]; then cat; else awk '
     BEGIN {
       n = split(ENVIRON["FLIGHTDECK_MAPPING"], pairs, "\n")
       for (i = 1; i <= n; i++) if (pairs[i] != "") { split(pairs[i], p, "\t"); target[p[1]] = p[2] }
@@ -411,13 +488,14 @@ restore() {
       if (name in target) { print "USE " target[name] ";"; next }
     }
     { print }
-  ' | mariadb "${client[@]}" --binary-mode 2>"$work/load.err" ||
+  '; fi | mariadb "${client[@]}" --binary-mode 2>"$work/load.err" ||
     fail RestoreFailed "loading the dump: $(tail -c 1500 "$work/load.err" | tr '\n' ' ')"
 
   # Verify: every table of the backup is there with its rows and checksum.
   local targets=()
   for to in "${target_of[@]}"; do targets+=("$to"); done
-  table_facts "${targets[@]}"
+  start_spread_table_facts "${targets[@]}"
+  finish_table_facts
   local mapping_json
   mapping_json="$(for from in "${!target_of[@]}"; do jq -cn --arg from "$from" --arg to "${target_of[$from]}" '{($from): $to}'; done | jq -cs 'add')"
   local report
