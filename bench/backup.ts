@@ -275,8 +275,8 @@ try {
     notes: [
       `Alternating order: odd repetitions run the baseline first, even ones ours; restores load into a second mariadbd (binary log on, as a managed cluster's writer), emptied (DROP DATABASE, RESET MASTER) before each.`,
       `Both sides dump with the script's options (${dumpOptions}), gzip at level 6 and upload with rclone; the baseline restore's row counts are checked after it, outside its time.`,
-      'ours backup = dump | tee(header) | gzip | tee(sha256, size) | rclone rcat, then COUNT(*) + CHECKSUM TABLE of every table in a consistent snapshot, then manifest.json.',
-      'ours restore = manifest, rclone copyto a local file, sha256sum, gunzip | awk (renaming filter) | mariadb, then COUNT(*) + CHECKSUM TABLE of the restored tables; the baseline streams rclone cat | gunzip | mariadb.',
+      'ours backup = dump | tee(header) | gzip | tee(sha256, size) | rclone rcat, with COUNT(*) + CHECKSUM TABLE of every table read in a consistent snapshot while the dump runs, then manifest.json.',
+      'ours restore = manifest, rclone cat | tee(local file) | sha256sum, then gunzip | mariadb (the awk renaming filter between them only when renaming), then COUNT(*) + CHECKSUM TABLE of the restored tables, a session per core; the baseline streams rclone cat | gunzip | mariadb.',
       'profile: each stage timed alone on the same data; inside a pipeline they overlap, so they do not add up to a run.',
       queue === undefined ? 'queue: not measured' : `queue: process level — the operator's planStarts (src/backup/queue.ts) drives real script runs to the ${queueStore?.name} store; not through Kubernetes Jobs.`,
     ],
