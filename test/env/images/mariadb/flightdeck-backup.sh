@@ -155,7 +155,7 @@ start_spread_table_facts() {
     bytes[best]=$((bytes[best] + size))
     printf '%s\0%s\0' "$(printf '%s' "$db" | base64 -d)" "$(printf '%s' "$table" | base64 -d)" >>"$work/spread.$best"
   done < <(for db in "$@"; do
-    sql -e "SELECT DATA_LENGTH + INDEX_LENGTH, REPLACE(TO_BASE64(TABLE_SCHEMA), '\n', ''), REPLACE(TO_BASE64(TABLE_NAME), '\n', '')
+    sql -e "SELECT IFNULL(DATA_LENGTH + INDEX_LENGTH, 0), REPLACE(TO_BASE64(TABLE_SCHEMA), '\n', ''), REPLACE(TO_BASE64(TABLE_NAME), '\n', '')
             FROM information_schema.TABLES WHERE TABLE_SCHEMA = $(literal "$db") AND TABLE_TYPE = 'BASE TABLE'"
   done | sort -t $'\t' -k1,1nr)
   for ((i = 0; i < sessions; i++)); do
