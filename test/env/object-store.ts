@@ -70,44 +70,56 @@ export async function startObjectStore(options: StartObjectStoreOptions = {}): P
   const host = options.host ?? '127.0.0.1';
   const removeDirOnStop = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'flightdeck-object-store-'));
-  const dataDir = join(dir, 'data');
-  mkdirSync(dataDir, { recursive: true });
   const accessKeyId = `FD${randomBytes(9).toString('hex').toUpperCase()}`;
   const secretAccessKey = randomBytes(30).toString('base64url');
+  mkdirSync(dir, { recursive: true });
   const config = join(dir, 's3.json');
   writeFileSync(config, identities(accessKeyId, secretAccessKey), { mode: 0o600 });
-  const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
-  const proc = startProcess({
-    name: 'seaweedfs',
-    command: objectStoreBinary(),
-    args: [
-      'server',
-      `-ip=${host}`,
-      `-ip.bind=${host}`,
-      `-dir=${dataDir}`,
-      `-master.port=${master}`, `-master.port.grpc=${masterGrpc}`,
-      `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`,
-      '-filer', `-filer.port=${filer}`, `-filer.port.grpc=${filerGrpc}`, `-filer.localSocket=${join(dir, 'filer.sock')}`,
-      '-s3', `-s3.port=${s3}`, `-s3.port.grpc=${s3Grpc}`, `-s3.config=${config}`,
-      // As S3 does: a write to a bucket that does not exist fails (a mistyped bucket must not appear silently).
-      '-s3.autoCreateBucket=false',
-      // Off: the Iceberg and Lance catalogs (their own fixed ports) and the usage report to seaweedfs.com.
-      '-s3.port.iceberg=0', '-s3.port.lance=0', '-master.telemetry=false',
-      // Small volumes, grown on demand: a test store holds megabytes, a benchmark a few GiB.
-      '-master.volumeSizeLimitMB=128', '-volume.max=0', '-volume.preStopSeconds=0',
-    ],
-    logFile: join(dir, 'seaweedfs.log'),
-    cwd: dir,
-  });
-  const record: ObjectStoreRecord = { endpoint: `http://${host}:${s3}`, accessKeyId, secretAccessKey, region: 'us-east-1', dir, removeDirOnStop, process: proc };
-  options.onStarted?.(record);
-  const store = withMethods(record);
-  try {
-    await waitForObjectStore(store, options.buckets ?? []);
-    return store;
-  } catch (error) {
-    await stopObjectStore(record);
-    throw error;
+  // The eight ports are free when chosen, but another process started
+  // alongside (a cluster starts its components at once) can take one before
+  // SeaweedFS binds it; then it exits, and a new set is tried.
+  for (let attempt = 1; ; attempt++) {
+    // A fresh data directory: the failed master may have kept its raft state there.
+    const dataDir = join(dir, attempt === 1 ? 'data' : `data-${attempt}`);
+    mkdirSync(dataDir, { recursive: true });
+    const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+    const proc = startProcess({
+      name: 'seaweedfs',
+      command: objectStoreBinary(),
+      args: [
+        'server',
+        `-ip=${host}`,
+        `-ip.bind=${host}`,
+        `-dir=${dataDir}`,
+        `-master.port=${master}`, `-master.port.grpc=${masterGrpc}`,
+        `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`,
+        '-filer', `-filer.port=${filer}`, `-filer.port.grpc=${filerGrpc}`, `-filer.localSocket=${join(dir, 'filer.sock')}`,
+        '-s3', `-s3.port=${s3}`, `-s3.port.grpc=${s3Grpc}`, `-s3.config=${config}`,
+        // As S3 does: a write to a bucket that does not exist fails (a mistyped bucket must not appear silently).
+        '-s3.autoCreateBucket=false',
+        // Off: the Iceberg and Lance catalogs (their own fixed ports) and the usage report to seaweedfs.com.
+        '-s3.port.iceberg=0', '-s3.port.lance=0', '-master.telemetry=false',
+        // Small volumes, grown on demand: a test store holds megabytes, a benchmark a few GiB.
+        '-master.volumeSizeLimitMB=128', '-volume.max=0', '-volume.preStopSeconds=0',
+      ],
+      logFile: join(dir, 'seaweedfs.log'),
+      cwd: dir,
+    });
+    const record: ObjectStoreRecord = { endpoint: `http://${host}:${s3}`, accessKeyId, secretAccessKey, region: 'us-east-1', dir, removeDirOnStop, process: proc };
+    options.onStarted?.(record);
+    const store = withMethods(record);
+    try {
+      await waitForObjectStore(store, options.buckets ?? []);
+      return store;
+    } catch (error) {
+      const portTaken = error instanceof Error && /exited while waiting[\s\S]*address already in use/.test(error.message);
+      if (portTaken && attempt < 3) {
+        await stopProcess(proc.pid);
+        continue;
+      }
+      await stopObjectStore(record);
+      throw error;
+    }
   }
 }
 
