@@ -20,7 +20,7 @@ import type { RunningLocalCluster } from '../env/cluster/cluster.ts';
 import { applyObjects, eventually, type Condition as BaseCondition } from '../env/e2e-objects.ts';
 import { kubectl, kubectlResult } from '../env/kubectl.ts';
 import { operatorCluster, releaseOperatorCluster, type OperatorCluster } from '../env/operator-cluster.ts';
-import { restoreOperatorValues, setOperatorValues } from '../env/operator-values.ts';
+import { putBackOperatorValues, setOperatorValues } from '../env/operator-values.ts';
 import { lateBackupReport } from './late-backup-report.ts';
 import { mariadbServerManifests } from './mariadb-manifests.ts';
 
@@ -101,12 +101,7 @@ describe('thirty scheduled backups in the same minute under a limit of two', { t
   });
 
   after(async () => {
-    const problems: string[] = [];
-    try {
-      if (valuesBefore !== undefined) restoreOperatorValues(plane(), valuesBefore);
-    } catch (error) {
-      problems.push(`putting back the operator's values: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    const problems = putBackOperatorValues(plane(), valuesBefore);
     if (target?.shared === true) {
       // Deleted while their cluster's server still runs: each drops its Job account and its finalizer goes.
       const deleted = kubectlResult(plane(), ['delete', 'mysqlbackups', '--all', '-n', namespace, '--ignore-not-found', '--timeout=180s']);

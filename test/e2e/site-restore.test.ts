@@ -38,7 +38,7 @@ import { mariadbImageName } from '../env/images/images.ts';
 import { kubectl, kubectlResult, waitForReady, type KubectlResult } from '../env/kubectl.ts';
 import { operatorDeployment, writerPod } from '../env/managed-cluster.ts';
 import { operatorCluster, releaseOperatorCluster, type OperatorCluster } from '../env/operator-cluster.ts';
-import { restoreOperatorValues, setOperatorValues } from '../env/operator-values.ts';
+import { putBackOperatorValues, setOperatorValues } from '../env/operator-values.ts';
 import { entryLines, volumeListingScript } from '../env/volume-listing.ts';
 
 const dbNamespace = 'velero-db';
@@ -298,12 +298,7 @@ describe('a site namespace deleted and applied again (as Velero restores it), th
   });
 
   after(async () => {
-    const problems: string[] = [];
-    try {
-      if (valuesBefore !== undefined) restoreOperatorValues(plane(), valuesBefore);
-    } catch (error) {
-      problems.push(`putting back the operator's values: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    const problems = putBackOperatorValues(plane(), valuesBefore);
     if (target?.shared === true) {
       // Gone while the database cluster still runs: the MySQLDatabase's and MySQLUser's finalizers drop them on it.
       const deleted = kubectlResult(plane(), ['delete', 'namespace', site, '--ignore-not-found', '--timeout=180s']);

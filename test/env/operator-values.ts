@@ -45,3 +45,18 @@ export function restoreOperatorValues(target: KubectlTarget, previous: string): 
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * For a file's after(): puts back `previous` when the file changed the values
+ * (undefined when it never did) and returns what went wrong, if anything, so
+ * that the rest of the clean-up still runs before the file asserts.
+ */
+export function putBackOperatorValues(target: KubectlTarget, previous: string | undefined): string[] {
+  if (previous === undefined) return [];
+  try {
+    restoreOperatorValues(target, previous);
+    return [];
+  } catch (error) {
+    return [`putting back the operator's values: ${error instanceof Error ? error.message : String(error)}`];
+  }
+}
